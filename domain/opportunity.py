@@ -1,0 +1,229 @@
+"""One opportunity: its state, the rules a command must pass, and the fold of events into state.
+
+`decide_*` functions check a command against the rules and return the event it produces, or raise
+`RuleViolation` naming the broken rule. `apply` folds an event into the state; `replay` folds a stream.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime
+from decimal import Decimal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from domain.commands import AdvanceStage, MarkLost, OpenOpportunity, Reopen
+from domain.errors import RuleViolation
+from domain.events import (
+    DomainEvent,
+    EventMeta,
+    OpportunityLost,
+    OpportunityOpened,
+    OpportunityReopened,
+    StageAdvanced,
+)
+from domain.pipeline import Pipeline
+from domain.stages import LossReason, Stage
+
+
+class StageVisit(BaseModel):
+    stage: Stage
+    entered_at: AwareDatetime
+    exited_at: AwareDatetime | None = None
+
+
+class Loss(BaseModel):
+    stage: Stage
+    reason: LossReason
+    note: str
+    at: AwareDatetime
+
+
+class OpportunityState(BaseModel):
+    opportunity_id: str
+    pipeline: str
+    owner: str
+    company: str
+    contact_person: str
+    source: str
+    amount: Decimal
+    stage: Stage
+    lost: Loss | None = None
+    facts: dict[str, str] = Field(default_factory=dict)
+    timeline: list[StageVisit] = Field(default_factory=list)
+    version: int = 0
+
+    @property
+    def status(self) -> str:
+        """`lost`, or the current stage's name."""
+        return "lost" if self.lost else self.stage.value
+
+
+# --- rules -----------------------------------------------------------------------------------
+
+
+def _require_text(rule: str, **fields: str) -> None:
+    for name, value in fields.items():
+        if not value.strip():
+            raise RuleViolation(rule, f"{name} must not be empty")
+
+
+def _require_amount(amount: Decimal | None) -> None:
+    if amount is not None and (not amount.is_finite() or amount < 0):
+        raise RuleViolation("amount-not-negative", f"amount must be a finite number >= 0, got {amount}")
+
+
+def decide_open(cmd: OpenOpportunity, pipeline: Pipeline, meta: EventMeta) -> OpportunityOpened:
+    if cmd.pipeline != pipeline.id:
+        raise RuleViolation("unknown-pipeline", f"opportunity names pipeline {cmd.pipeline!r}, not {pipeline.id!r}")
+    _require_text(
+        "lead-recorded",
+        opportunity_id=cmd.opportunity_id,
+        owner=cmd.owner,
+        company=cmd.company,
+        contact_person=cmd.contact_person,
+        source=cmd.source,
+    )
+    _require_amount(cmd.amount)
+    return OpportunityOpened(
+        opportunity_id=cmd.opportunity_id,
+        version=1,
+        event_id=meta.event_id,
+        occurred_at=meta.occurred_at,
+        pipeline=cmd.pipeline,
+        owner=cmd.owner,
+        company=cmd.company,
+        contact_person=cmd.contact_person,
+        source=cmd.source,
+        amount=cmd.amount,
+    )
+
+
+def _require_not_lost(state: OpportunityState, action: str) -> None:
+    if state.lost is not None:
+        raise RuleViolation(
+            "not-while-lost",
+            f"cannot {action} {state.opportunity_id}: it was lost in {state.lost.stage}; reopen it first",
+        )
+
+
+def missing_exit_criteria(state: OpportunityState, pipeline: Pipeline, facts: dict[str, str]) -> list[str]:
+    known = {k for k, v in (state.facts | facts).items() if v.strip()}
+    return [c for c in pipeline.stage(state.stage).exit_criteria if c not in known]
+
+
+def decide_advance(
+    state: OpportunityState, pipeline: Pipeline, cmd: AdvanceStage, meta: EventMeta
+) -> StageAdvanced:
+    _require_not_lost(state, "advance")
+    expected = state.stage.next
+    if expected is None:
+        raise RuleViolation("forward-one-stage", f"{state.opportunity_id} is in {state.stage}, the last stage")
+    if cmd.to_stage != expected:
+        raise RuleViolation(
+            "forward-one-stage",
+            f"{state.opportunity_id} is in {state.stage}: the only move forward is to {expected}, "
+            f"not {cmd.to_stage}",
+        )
+    _require_amount(cmd.amount)
+    missing = missing_exit_criteria(state, pipeline, cmd.facts)
+    if missing:
+        raise RuleViolation(
+            "exit-criteria",
+            f"{state.opportunity_id} cannot leave {state.stage} before recording: {', '.join(missing)}",
+        )
+    return StageAdvanced(
+        opportunity_id=state.opportunity_id,
+        version=state.version + 1,
+        event_id=meta.event_id,
+        occurred_at=meta.occurred_at,
+        from_stage=state.stage,
+        to_stage=cmd.to_stage,
+        facts=cmd.facts,
+        amount=cmd.amount,
+    )
+
+
+def decide_lose(state: OpportunityState, cmd: MarkLost, meta: EventMeta) -> OpportunityLost:
+    _require_not_lost(state, "mark as lost")
+    if not state.stage.is_open:
+        raise RuleViolation(
+            "lost-before-deal", f"{state.opportunity_id} is already won ({state.stage}); it cannot be lost"
+        )
+    return OpportunityLost(
+        opportunity_id=state.opportunity_id,
+        version=state.version + 1,
+        event_id=meta.event_id,
+        occurred_at=meta.occurred_at,
+        stage=state.stage,
+        reason=cmd.reason,
+        note=cmd.note,
+    )
+
+
+def decide_reopen(state: OpportunityState, cmd: Reopen, meta: EventMeta) -> OpportunityReopened:
+    if state.lost is None:
+        raise RuleViolation("reopen-only-lost", f"{state.opportunity_id} is not lost; only a lost one is reopened")
+    return OpportunityReopened(
+        opportunity_id=state.opportunity_id,
+        version=state.version + 1,
+        event_id=meta.event_id,
+        occurred_at=meta.occurred_at,
+        stage=state.lost.stage,
+    )
+
+
+# --- fold ------------------------------------------------------------------------------------
+
+
+def _close_visit(state: OpportunityState, at: datetime) -> None:
+    if state.timeline and state.timeline[-1].exited_at is None:
+        state.timeline[-1].exited_at = at
+
+
+def apply(state: OpportunityState | None, event: DomainEvent) -> OpportunityState:
+    """Return the state after `event`. The input state is not modified."""
+    if isinstance(event, OpportunityOpened):
+        if state is not None:
+            raise ValueError(f"{event.opportunity_id}: OpportunityOpened on an existing stream")
+        return OpportunityState(
+            opportunity_id=event.opportunity_id,
+            pipeline=event.pipeline,
+            owner=event.owner,
+            company=event.company,
+            contact_person=event.contact_person,
+            source=event.source,
+            amount=event.amount,
+            stage=Stage.IDENTIFY,
+            facts={"company": event.company, "contact_person": event.contact_person, "source": event.source},
+            timeline=[StageVisit(stage=Stage.IDENTIFY, entered_at=event.occurred_at)],
+            version=1,
+        )
+    if state is None:
+        raise ValueError(f"{event.opportunity_id}: stream does not start with OpportunityOpened")
+    if event.version != state.version + 1:
+        raise ValueError(f"{event.opportunity_id}: expected version {state.version + 1}, got {event.version}")
+    new = state.model_copy(deep=True)
+    new.version = event.version
+    at = event.occurred_at
+    match event:
+        case StageAdvanced():
+            _close_visit(new, at)
+            new.stage = event.to_stage
+            new.facts.update(event.facts)
+            if event.amount is not None:
+                new.amount = event.amount
+            new.timeline.append(StageVisit(stage=event.to_stage, entered_at=at))
+        case OpportunityLost():
+            _close_visit(new, at)
+            new.lost = Loss(stage=event.stage, reason=event.reason, note=event.note, at=at)
+        case OpportunityReopened():
+            new.lost = None
+            new.stage = event.stage
+            new.timeline.append(StageVisit(stage=event.stage, entered_at=at))
+    return new
+
+
+def replay(events: Iterable[DomainEvent]) -> OpportunityState | None:
+    state: OpportunityState | None = None
+    for event in events:
+        state = apply(state, event)
+    return state

@@ -1,0 +1,88 @@
+"""Pipeline (funnel) configuration: one per product line, each with its own stage rules.
+
+A pipeline says, for every stage, which facts must be recorded before the deal may leave it
+(exit criteria), the probability that a deal in that stage is won (for the forecast) and the
+stage SLA in days (how long a deal may sit there before someone is nagged).
+"""
+
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from domain.errors import RuleViolation
+from domain.stages import STAGE_ORDER, Stage
+
+SHIPPED_PIPELINES = Path(__file__).with_name("pipelines.toml")
+
+
+class StageConfig(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    exit_criteria: tuple[str, ...] = ()
+    win_probability: float = Field(ge=0.0, le=1.0)
+    sla_days: int | None = Field(default=None, gt=0)
+
+
+class Pipeline(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    name: str = Field(min_length=1)
+    currency: str = "CNY"
+    stages: dict[Stage, StageConfig]
+
+    @model_validator(mode="after")
+    def _every_stage_configured(self) -> "Pipeline":
+        missing = [s.value for s in STAGE_ORDER if s not in self.stages]
+        if missing:
+            raise ValueError(f"pipeline {self.id!r} has no configuration for stage(s) {', '.join(missing)}")
+        return self
+
+    def stage(self, stage: Stage) -> StageConfig:
+        return self.stages[stage]
+
+
+class PipelineCatalog(BaseModel):
+    """The pipelines a company runs, by id."""
+
+    model_config = ConfigDict(frozen=True)
+
+    pipelines: dict[str, Pipeline]
+
+    def get(self, pipeline_id: str) -> Pipeline:
+        try:
+            return self.pipelines[pipeline_id]
+        except KeyError:
+            known = ", ".join(sorted(self.pipelines)) or "none"
+            raise RuleViolation(
+                "unknown-pipeline", f"no pipeline {pipeline_id!r} is configured (known: {known})"
+            ) from None
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any], source: str = "<config>") -> "PipelineCatalog":
+        raw = data.get("pipelines")
+        if not isinstance(raw, Mapping) or not raw:
+            raise PipelineConfigError(f"{source}: expected a [pipelines.<id>] table with at least one pipeline")
+        try:
+            return cls(pipelines={pid: Pipeline(id=pid, **body) for pid, body in raw.items()})
+        except (ValidationError, TypeError) as err:
+            raise PipelineConfigError(f"{source}: invalid pipeline configuration:\n{err}") from err
+
+
+class PipelineConfigError(ValueError):
+    """A pipeline file that cannot be used, with the reason."""
+
+
+def load_catalog(path: Path | str | None = None) -> PipelineCatalog:
+    """Read pipelines from a TOML file; without a path, the pipelines shipped with dealflow."""
+    file = Path(path) if path is not None else SHIPPED_PIPELINES
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise PipelineConfigError(f"pipeline file {file} does not exist") from None
+    except tomllib.TOMLDecodeError as err:
+        raise PipelineConfigError(f"{file}: not valid TOML: {err}") from err
+    return PipelineCatalog.from_mapping(data, source=str(file))
