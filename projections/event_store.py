@@ -1,0 +1,112 @@
+"""Append-only event store on PostgreSQL.
+
+Events are keyed by (opportunity_id, version): appending the same event twice stores it once,
+which makes the append activity safe to retry. Appending a *different* event at a taken
+(opportunity_id, version) is a conflict and is refused loudly instead of silently dropped.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from psycopg import AsyncConnection
+from psycopg.rows import tuple_row
+from psycopg_pool import AsyncConnectionPool
+
+from domain.events import DomainEvent, event_from_json
+from projections.schema import migrate
+
+# Appends take this transaction-level lock so that global positions commit in the order they
+# are assigned: with concurrent writers a bigserial alone can commit 11 before 10, and a
+# projector reading "after 10" would skip 10 forever (design.md §3).
+_APPEND_LOCK = 7_301_002
+
+_INSERT = """
+INSERT INTO events (opportunity_id, version, event_id, type, schema_version, occurred_at, payload)
+SELECT i, v, e, t, s, o, p::jsonb
+FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::int[], %s::timestamptz[], %s::text[])
+     AS u(i, v, e, t, s, o, p)
+ORDER BY i, v
+ON CONFLICT (opportunity_id, version) DO NOTHING
+RETURNING opportunity_id, version
+"""
+
+
+class EventConflictError(Exception):
+    """A different event already holds this (opportunity_id, version)."""
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    stored: int
+    already_present: int
+
+
+class EventStore:
+    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[tuple[object, ...]]]) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(cls, conninfo: str, *, max_size: int = 8) -> "EventStore":
+        pool = AsyncConnectionPool(conninfo, min_size=1, max_size=max_size, open=False, kwargs={"row_factory": tuple_row})
+        await pool.open(wait=True, timeout=30)
+        store = cls(pool)
+        async with pool.connection() as conn:
+            await migrate(conn)
+        return store
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    @property
+    def pool(self) -> AsyncConnectionPool[AsyncConnection[tuple[object, ...]]]:
+        return self._pool
+
+    async def append(self, events: Sequence[DomainEvent]) -> AppendResult:
+        """Store the events that are not stored yet, in one transaction."""
+        if not events:
+            return AppendResult(0, 0)
+        columns: tuple[list[object], ...] = ([], [], [], [], [], [], [])
+        for e in events:
+            row = (e.opportunity_id, e.version, e.event_id, e.type, e.schema_version, e.occurred_at, e.model_dump_json())
+            for column, value in zip(columns, row, strict=True):
+                column.append(value)
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
+            cur = await conn.execute(_INSERT, columns)
+            inserted = {(str(r[0]), int(str(r[1]))) for r in await cur.fetchall()}
+            skipped = [e for e in events if (e.opportunity_id, e.version) not in inserted]
+            if skipped:
+                await self._check_same(conn, skipped)
+        return AppendResult(stored=len(inserted), already_present=len(skipped))
+
+    @staticmethod
+    async def _check_same(conn: AsyncConnection[tuple[object, ...]], events: Sequence[DomainEvent]) -> None:
+        cur = await conn.execute(
+            "SELECT opportunity_id, version, event_id FROM events"
+            " WHERE (opportunity_id, version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
+            ([e.opportunity_id for e in events], [e.version for e in events]),
+        )
+        stored = {(str(r[0]), int(str(r[1]))): str(r[2]) for r in await cur.fetchall()}
+        for e in events:
+            if stored.get((e.opportunity_id, e.version)) != e.event_id:
+                raise EventConflictError(
+                    f"{e.opportunity_id} v{e.version}: store holds event {stored.get((e.opportunity_id, e.version))},"
+                    f" refusing different event {e.event_id}"
+                )
+
+    async def read_stream(self, opportunity_id: str) -> list[DomainEvent]:
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT payload::text FROM events WHERE opportunity_id = %s ORDER BY version", (opportunity_id,)
+            )
+            return [event_from_json(str(r[0])) for r in await cur.fetchall()]
+
+    async def stream_versions(self, opportunity_ids: Sequence[str]) -> dict[str, list[int]]:
+        """The stored versions of each stream, in order (for checks that nothing is missing or doubled)."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT opportunity_id, array_agg(version ORDER BY version) FROM events"
+                " WHERE opportunity_id = ANY(%s) GROUP BY opportunity_id",
+                (list(opportunity_ids),),
+            )
+            return {str(r[0]): list(r[1]) for r in await cur.fetchall()}  # type: ignore[call-overload]

@@ -1,0 +1,44 @@
+"""The event store schema, applied automatically and in order, once, whoever gets there first."""
+
+from psycopg import AsyncConnection
+
+# Each entry is one migration; append new ones, never edit applied ones.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE events (
+        opportunity_id  text        NOT NULL,
+        version         integer     NOT NULL CHECK (version >= 1),
+        event_id        text        NOT NULL UNIQUE,
+        type            text        NOT NULL,
+        schema_version  smallint    NOT NULL,
+        occurred_at     timestamptz NOT NULL,
+        payload         jsonb       NOT NULL,
+        -- Global order. Appends hold a transaction lock (see event_store.py), so positions
+        -- become visible in order and a reader tracking "after position N" never skips one.
+        position        bigint      GENERATED ALWAYS AS IDENTITY UNIQUE,
+        recorded_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+        PRIMARY KEY (opportunity_id, version)
+    );
+    CREATE INDEX events_type_occurred_at ON events (type, occurred_at);
+    """,
+)
+
+# Any constant will do: it names the lock that serialises migrations across processes.
+_MIGRATION_LOCK = 7_301_001
+
+
+async def migrate(conn: AsyncConnection[object]) -> int:
+    """Apply the migrations this database lacks; return the schema version now in place."""
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS dealflow_migrations"
+            " (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        cur = await conn.execute("SELECT coalesce(max(version), 0) FROM dealflow_migrations")
+        row = await cur.fetchone()
+        current = int(row[0]) if row else 0
+        for version, ddl in enumerate(MIGRATIONS[current:], start=current + 1):
+            await conn.execute(ddl)
+            await conn.execute("INSERT INTO dealflow_migrations (version) VALUES (%s)", (version,))
+    return len(MIGRATIONS)

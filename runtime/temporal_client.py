@@ -1,0 +1,27 @@
+"""Connecting to Temporal and building the worker, the same way everywhere (CLI, demo, tests)."""
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+
+from activities.event_store_activities import EventStoreActivities
+from projections.event_store import EventStore
+from runtime.settings import TASK_QUEUE
+from workflows.opportunity import OpportunityWorkflow
+
+
+async def connect(address: str, namespace: str = "default") -> Client:
+    return await Client.connect(address, namespace=namespace, data_converter=pydantic_data_converter)
+
+
+def create_worker(
+    client: Client, store: EventStore, task_queue: str = TASK_QUEUE, *, max_concurrent_activities: int = 64
+) -> Worker:
+    activities = EventStoreActivities(store)
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[OpportunityWorkflow],
+        activities=[activities.append_events],
+        max_concurrent_activities=max_concurrent_activities,
+    )

@@ -1,0 +1,23 @@
+"""Payloads that cross the Temporal boundary (workflow input, activity input)."""
+
+from pydantic import BaseModel, ConfigDict
+
+from domain.commands import OpenOpportunity
+from domain.events import DomainEvent
+from domain.pipeline import Pipeline
+
+# Activity names, shared by the workflow that calls them and the worker that runs them.
+APPEND_EVENTS = "append_events"
+
+
+class StartOpportunity(BaseModel):
+    """Workflow input. The pipeline travels with it: the workflow keeps the rules it started with."""
+
+    model_config = ConfigDict(frozen=True)
+
+    command: OpenOpportunity
+    pipeline: Pipeline
+
+
+class EventBatch(BaseModel):
+    events: list[DomainEvent]
