@@ -1,0 +1,161 @@
+"""Cycle-time metrics computed from the event store, exactly as design.md §2 defines them.
+
+- lead conversion time  = first entry of `contact` − first entry of `identify`
+- sales cycle duration  = first entry of `deal`    − first entry of `contact`
+- total sales time      = first entry of `deal`    − first entry of `identify`
+- time in stage         = exit − entry of each visit (a reopened deal visits a stage twice;
+                          a visit ends when the deal moves on or is lost)
+
+A duration belongs to the period in which it ends (a deal closed in March counts in March's sales
+cycle), and only events that happened on or before `as_of` are read, so any past report can be
+recomputed from the events alone. Durations are in days.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from domain.stages import STAGE_ORDER
+
+# Stage-changing events in stream order; a visit lasts until the next one.
+_VISITS = """
+WITH moves AS (
+    SELECT opportunity_id, version, occurred_at,
+           CASE type WHEN 'OpportunityOpened' THEN 'identify'
+                     WHEN 'StageAdvanced' THEN payload->>'to_stage'
+                     WHEN 'OpportunityReopened' THEN payload->>'stage' END AS stage
+    FROM events
+    WHERE type IN ('OpportunityOpened', 'StageAdvanced', 'OpportunityLost', 'OpportunityReopened')
+      AND occurred_at <= %(as_of)s
+), visits AS (
+    SELECT opportunity_id, stage, occurred_at AS entered_at,
+           lead(occurred_at) OVER (PARTITION BY opportunity_id ORDER BY version) AS exited_at
+    FROM moves
+), deals AS (
+    SELECT opportunity_id, payload->>'pipeline' AS pipeline, payload->>'owner' AS owner
+    FROM events
+    WHERE type = 'OpportunityOpened' AND occurred_at <= %(as_of)s
+      AND (%(pipeline)s::text IS NULL OR payload->>'pipeline' = %(pipeline)s)
+)
+"""
+
+_STATS = """
+    count(*) AS n,
+    avg(days) AS mean,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY days) AS median,
+    percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90
+"""
+
+_CYCLE_TIMES = (
+    _VISITS
+    + """
+, firsts AS (
+    SELECT v.opportunity_id, d.owner,
+           min(entered_at) FILTER (WHERE stage = 'identify') AS identify_at,
+           min(entered_at) FILTER (WHERE stage = 'contact') AS contact_at,
+           min(entered_at) FILTER (WHERE stage = 'deal') AS deal_at
+    FROM visits v JOIN deals d USING (opportunity_id)
+    GROUP BY v.opportunity_id, d.owner
+), durations AS (
+    SELECT 'lead_conversion' AS metric, owner, contact_at AS ended_at,
+           extract(epoch FROM contact_at - identify_at) / 86400 AS days FROM firsts
+    UNION ALL
+    SELECT 'sales_cycle', owner, deal_at, extract(epoch FROM deal_at - contact_at) / 86400 FROM firsts
+    UNION ALL
+    SELECT 'total_sales', owner, deal_at, extract(epoch FROM deal_at - identify_at) / 86400 FROM firsts
+)
+SELECT metric, owner, """
+    + _STATS
+    + """
+FROM durations
+WHERE days IS NOT NULL AND ended_at >= %(start)s AND ended_at < %(end)s
+GROUP BY GROUPING SETS ((metric), (metric, owner))
+"""
+)
+
+_STAGE_TIMES = (
+    _VISITS
+    + """
+, closed AS (
+    SELECT v.stage, d.owner, extract(epoch FROM v.exited_at - v.entered_at) / 86400 AS days
+    FROM visits v JOIN deals d USING (opportunity_id)
+    WHERE v.stage IS NOT NULL AND v.exited_at IS NOT NULL
+      AND v.exited_at >= %(start)s AND v.exited_at < %(end)s
+)
+SELECT stage, owner, """
+    + _STATS
+    + """
+FROM closed
+GROUP BY GROUPING SETS ((stage), (stage, owner))
+"""
+)
+
+CYCLE_METRICS = ("lead_conversion", "sales_cycle", "total_sales")
+
+
+@dataclass(frozen=True)
+class Stats:
+    n: int
+    mean: float
+    median: float
+    p90: float
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime  # exclusive
+    as_of: datetime
+
+    @classmethod
+    def until(cls, start: datetime, end: datetime) -> "Period":
+        return cls(start=start, end=end, as_of=end)
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """One measure for the team and for each rep."""
+
+    team: Stats | None
+    by_rep: dict[str, Stats]
+
+
+@dataclass(frozen=True)
+class CycleTimeReport:
+    period: Period
+    pipeline: str | None
+    cycles: dict[str, Breakdown]  # by metric name, see CYCLE_METRICS
+    stages: dict[str, Breakdown]  # time in stage, by stage name, in pipeline order
+
+
+def _stats(row: tuple[Any, ...]) -> Stats:
+    n, mean, median, p90 = row
+    return Stats(n=int(n), mean=float(mean), median=float(median), p90=float(p90))
+
+
+def _breakdowns(rows: list[tuple[Any, ...]], keys: tuple[str, ...]) -> dict[str, Breakdown]:
+    team: dict[str, Stats] = {}
+    reps: dict[str, dict[str, Stats]] = {}
+    for key, owner, *stats in rows:
+        if owner is None:
+            team[key] = _stats(tuple(stats))
+        else:
+            reps.setdefault(key, {})[owner] = _stats(tuple(stats))
+    return {
+        key: Breakdown(team=team.get(key), by_rep=dict(sorted(reps.get(key, {}).items())))
+        for key in keys
+        if key in team
+    }
+
+
+async def cycle_time_report(
+    conn: AsyncConnection[Any], period: Period, pipeline: str | None = None
+) -> CycleTimeReport:
+    params = {"start": period.start, "end": period.end, "as_of": period.as_of, "pipeline": pipeline}
+    cur = await conn.execute(_CYCLE_TIMES, params)
+    cycles = _breakdowns(list(await cur.fetchall()), CYCLE_METRICS)
+    cur = await conn.execute(_STAGE_TIMES, params)
+    stages = _breakdowns(list(await cur.fetchall()), tuple(s.value for s in STAGE_ORDER))
+    return CycleTimeReport(period=period, pipeline=pipeline, cycles=cycles, stages=stages)
