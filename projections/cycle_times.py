@@ -93,6 +93,8 @@ GROUP BY GROUPING SETS ((stage), (stage, owner))
 )
 
 CYCLE_METRICS = ("lead_conversion", "sales_cycle", "total_sales")
+# The stages whose time makes up the sales cycle (contact entered .. deal entered).
+SALES_CYCLE_STAGES = ("contact", "needs_analysis", "proposal", "negotiation")
 
 
 @dataclass(frozen=True)
@@ -159,3 +161,32 @@ async def cycle_time_report(
     cur = await conn.execute(_STAGE_TIMES, params)
     stages = _breakdowns(list(await cur.fetchall()), tuple(s.value for s in STAGE_ORDER))
     return CycleTimeReport(period=period, pipeline=pipeline, cycles=cycles, stages=stages)
+
+
+@dataclass(frozen=True)
+class Laggard:
+    """A rep whose sales cycle exceeds the team mean, and the stage where the time goes."""
+
+    rep: str
+    sales_cycle_days: float
+    team_days: float
+    stage: str | None
+    stage_excess_days: float
+
+
+def laggards(report: CycleTimeReport) -> list[Laggard]:
+    cycle = report.cycles.get("sales_cycle")
+    if cycle is None or cycle.team is None:
+        return []
+    found = []
+    for rep, stats in cycle.by_rep.items():
+        if stats.mean <= cycle.team.mean:
+            continue
+        excess = {
+            stage: b.by_rep[rep].mean - b.team.mean
+            for stage, b in report.stages.items()
+            if stage in SALES_CYCLE_STAGES and b.team is not None and rep in b.by_rep
+        }
+        worst = max(excess, key=excess.__getitem__, default=None)
+        found.append(Laggard(rep, stats.mean, cycle.team.mean, worst, excess.get(worst, 0.0) if worst else 0.0))
+    return sorted(found, key=lambda lag: -lag.sales_cycle_days)

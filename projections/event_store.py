@@ -110,3 +110,13 @@ class EventStore:
                 (list(opportunity_ids),),
             )
             return {str(r[0]): list(r[1]) for r in await cur.fetchall()}  # type: ignore[call-overload]
+
+    async def purge_streams(self, prefix: str) -> int:
+        """Delete every stream whose id starts with `prefix`; returns the number of events removed.
+
+        The store is append-only for the product; this exists so the demo can replay itself from
+        scratch on each run without touching anyone else's streams.
+        """
+        async with self._pool.connection() as conn:
+            cur = await conn.execute("DELETE FROM events WHERE starts_with(opportunity_id, %s)", (prefix,))
+            return cur.rowcount

@@ -1,0 +1,47 @@
+"""Plays planned moves against real opportunity workflows in time order.
+
+Between moves the driver advances the time-skipping Temporal server's clock to the move's time, so
+each event's timestamp is the server's own `workflow.now()`: weeks pass in seconds, nothing is faked.
+"""
+
+import asyncio
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from temporalio.testing import WorkflowEnvironment
+
+from demo.plan import PlannedMove
+from domain.commands import AdvanceStage, MarkLost, OpenOpportunity, Reopen
+from runtime.deal_client import DealClient
+
+
+async def apply_move(deals: DealClient, move: PlannedMove) -> None:
+    match move.command:
+        case OpenOpportunity() as cmd:
+            await deals.open(cmd)
+        case AdvanceStage() as cmd:
+            await deals.advance(move.opportunity_id, cmd)
+        case MarkLost() as cmd:
+            await deals.mark_lost(move.opportunity_id, cmd)
+        case Reopen() as cmd:
+            await deals.reopen(move.opportunity_id, cmd)
+
+
+async def play(
+    moves: Iterable[PlannedMove],
+    deals: DealClient,
+    env: WorkflowEnvironment,
+    on_progress: Callable[[int, datetime], None] = lambda done, now: None,
+) -> datetime:
+    """Play every move at its planned time; return the simulation's start time."""
+    start = await env.get_current_time()
+    for day, group in groupby(moves, key=lambda m: m.day):
+        due = start + timedelta(days=day)
+        now = await env.get_current_time()
+        if due > now:
+            await env.sleep(due - now)
+        batch = list(group)
+        await asyncio.gather(*(apply_move(deals, m) for m in batch))
+        on_progress(len(batch), due)
+    return start

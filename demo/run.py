@@ -1,0 +1,107 @@
+"""`make demo`: a seeded sales team's months of work through real workflows, then the report.
+
+The simulation runs on Temporal's time-skipping test server (weeks pass in seconds, every event
+stamped by `workflow.now()`), writing into the persistent event store (embedded PostgreSQL unless
+DATABASE_URL is set). The report is then computed from the stored events alone.
+"""
+
+import logging
+import time
+from datetime import timedelta
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from demo.driver import play
+from demo.plan import TEAM, plan_team
+from domain.pipeline import PipelineCatalog
+from projections.cycle_times import Period, cycle_time_report
+from projections.event_store import EventStore
+from projections.outcomes import outcomes
+from projections.report_text import print_report
+from runtime.binaries import find_binary
+from runtime.deal_client import DealClient
+from runtime.embedded import endpoints
+from runtime.search_attributes_setup import ensure_search_attributes
+from runtime.settings import Settings
+from runtime.temporal_client import create_worker
+
+DEMO_PREFIX = "demo-"
+
+
+async def run_demo(settings: Settings, catalog: PipelineCatalog, console: Console, *,
+                   opportunities: int, seed: int) -> None:
+    logging.getLogger("temporalio").setLevel(logging.ERROR)  # keep the screen for the story
+    moves = plan_team(catalog, opportunities=opportunities, seed=seed, prefix=DEMO_PREFIX.rstrip("-"))
+    console.print(
+        f"[bold]dealflow demo[/bold]: {len(TEAM)} reps, {len(catalog.pipelines)} pipelines "
+        f"({', '.join(catalog.pipelines)}), {opportunities} opportunities, {len(moves)} planned moves (seed {seed})"
+    )
+    async with endpoints(settings, temporal=False) as ep:
+        store = await EventStore.open(ep.database_url)
+        try:
+            removed = await store.purge_streams(DEMO_PREFIX)
+            if removed:
+                console.print(f"  replaying from scratch: removed {removed} events of an earlier demo run")
+            console.print("  starting Temporal's time-skipping server and a worker …")
+            env = await WorkflowEnvironment.start_time_skipping(
+                test_server_existing_path=find_binary("temporal-test-server"), data_converter=pydantic_data_converter
+            )
+            await ensure_search_attributes(env.client)
+            started = time.monotonic()
+            async with env, create_worker(env.client, store, "dealflow-demo"):
+                deals = DealClient(env.client, catalog, "dealflow-demo")
+                with Progress(
+                    TextColumn("  simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("moves"),
+                    TextColumn("[cyan]{task.fields[day]}"), TimeElapsedColumn(), console=console,
+                ) as progress:
+                    task = progress.add_task("moves", total=len(moves), day="")
+
+                    def advance(done: int, now: object) -> None:
+                        progress.update(task, advance=done, day=f"{now:%Y-%m-%d}")
+
+                    sim_start = await play(moves, deals, env, advance)
+                    sim_end = await env.get_current_time()
+            elapsed = time.monotonic() - started
+            days = (sim_end - sim_start) / timedelta(days=1)
+            console.print(
+                f"  {len(moves)} moves over {days:.0f} simulated days in {elapsed:.1f} s "
+                f"({len(moves) / elapsed:.0f} moves/s); events in {_where(ep.database_url, settings)}"
+            )
+            period = Period(start=sim_start, end=sim_end + timedelta(seconds=1), as_of=sim_end)
+            async with store.pool.connection() as conn:
+                result = await outcomes(conn, period)
+                report = await cycle_time_report(conn, period)
+        finally:
+            await store.close()
+
+    console.print()
+    lost = ", ".join(f"{s} {n}" for s, n in sorted(result.lost_by_stage.items(), key=lambda kv: -kv[1]))
+    console.print(
+        f"[bold]Outcome[/bold]: {result.opened} opened, {result.won} won, "
+        f"{sum(result.lost_by_stage.values())} lost ({lost}), {result.reopened} reopened after a loss, "
+        f"{sum(result.open_by_stage.values())} still open"
+    )
+    print_report(report, console)
+    _where_next(console, settings, period)
+
+
+def _where(database_url: str, settings: Settings) -> str:
+    return "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL ({settings.data_dir / 'pgdata'})"
+
+
+def _where_next(console: Console, settings: Settings, period: Period) -> None:
+    console.print(
+        "\n[bold]Where to look next[/bold]\n"
+        "  • this report again, from the stored events (any period, pipeline or --as-of date):\n"
+        f"      .venv/bin/python starter.py metrics --from {period.start:%Y-%m-%d} --to {period.end + timedelta(days=1):%Y-%m-%d}"
+        " [--pipeline software] [--as-of DATE] [--json]\n"
+        "  • run the worker for real (embedded Temporal dev server + PostgreSQL, kept in "
+        f"{settings.data_dir}):  make worker\n"
+        "    then the Temporal Web UI is at http://localhost:8233 and, in another terminal:\n"
+        "      .venv/bin/python starter.py start --owner an.li --company Acme --contact 'Wang Li' --source web\n"
+        "      .venv/bin/python starter.py list --stage identify\n"
+        "  • every command: .venv/bin/python starter.py --help"
+    )

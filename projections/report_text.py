@@ -1,0 +1,79 @@
+"""The cycle-time report for people (rich tables) and for machines (JSON)."""
+
+import dataclasses
+import json
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from projections.cycle_times import CYCLE_METRICS, CycleTimeReport, Stats, laggards
+
+_TITLES = {
+    "lead_conversion": "lead conversion",
+    "sales_cycle": "sales cycle",
+    "total_sales": "total sales time",
+}
+
+
+def _days(stats: Stats | None) -> str:
+    return "—" if stats is None else f"{stats.mean:.1f}"
+
+
+def report_json(report: CycleTimeReport) -> str:
+    def default(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        raise TypeError(type(value))
+
+    body = dataclasses.asdict(report)
+    body["laggards"] = [dataclasses.asdict(lag) for lag in laggards(report)]
+    return json.dumps(body, default=default, indent=2)
+
+
+def print_report(report: CycleTimeReport, console: Console) -> None:
+    p = report.period
+    scope = f"pipeline {report.pipeline}" if report.pipeline else "all pipelines"
+    console.print(
+        f"[bold]Cycle times[/bold] — {scope}, durations ending {p.start:%Y-%m-%d} .. {p.end:%Y-%m-%d},"
+        f" events as of {p.as_of:%Y-%m-%d %H:%M} UTC (days)"
+    )
+    if not report.cycles:
+        console.print("  no opportunity reached contact or deal in this period")
+        return
+    reps = sorted({rep for b in report.cycles.values() for rep in b.by_rep})
+    table = Table(show_header=True, header_style="bold")
+    table.add_column("rep")
+    for metric in CYCLE_METRICS:
+        table.add_column(f"{_TITLES[metric]}\nmean", justify="right")
+    table.add_column("deals won", justify="right")
+    flagged = {lag.rep for lag in laggards(report)}
+    for rep in reps:
+        row = [report.cycles[m].by_rep.get(rep) if m in report.cycles else None for m in CYCLE_METRICS]
+        won = report.cycles["sales_cycle"].by_rep.get(rep) if "sales_cycle" in report.cycles else None
+        name = f"[red]{rep} ⚑[/red]" if rep in flagged else rep
+        table.add_row(name, *(_days(s) for s in row), str(won.n if won else 0))
+    team = [report.cycles[m].team if m in report.cycles else None for m in CYCLE_METRICS]
+    team_won = report.cycles["sales_cycle"].team if "sales_cycle" in report.cycles else None
+    table.add_row("[bold]team mean[/bold]", *(f"[bold]{_days(s)}[/bold]" for s in team),
+                  str(team_won.n if team_won else 0), end_section=True)
+    table.add_row("team median", *("—" if s is None else f"{s.median:.1f}" for s in team), "")
+    console.print(table)
+
+    for lag in laggards(report):
+        where = f"; most of it in {lag.stage} (+{lag.stage_excess_days:.1f} d vs team)" if lag.stage else ""
+        console.print(
+            f"  ⚑ {lag.rep}: sales cycle {lag.sales_cycle_days:.1f} d vs team {lag.team_days:.1f} d{where}"
+        )
+
+    stages = Table(title="time in stage (days, per visit)", show_header=True, header_style="bold")
+    for col in ("stage", "visits", "mean", "median", "p90", "slowest rep (mean)"):
+        stages.add_column(col, justify="left" if col in ("stage", "slowest rep (mean)") else "right")
+    for stage, b in report.stages.items():
+        if b.team is None:
+            continue
+        slow = max(b.by_rep.items(), key=lambda kv: kv[1].mean, default=None)
+        stages.add_row(stage, str(b.team.n), f"{b.team.mean:.1f}", f"{b.team.median:.1f}", f"{b.team.p90:.1f}",
+                       f"{slow[0]} ({slow[1].mean:.1f})" if slow else "")
+    console.print(stages)

