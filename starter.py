@@ -6,9 +6,9 @@ Every read command takes --json. Refusals exit with status 2 and name the rule t
 """
 
 import argparse
-import logging
 import asyncio
 import json
+import logging
 import sys
 import uuid
 from collections.abc import Sequence
@@ -63,8 +63,9 @@ def _date(text: str) -> datetime:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="starter.py", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="starter.py", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("start", help="open a new opportunity (a lead) in a pipeline")
@@ -79,8 +80,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("advance", help="move an opportunity forward one stage")
     p.add_argument("id")
     p.add_argument("--to", required=True, choices=[s.value for s in STAGE_ORDER[1:]])
-    p.add_argument("--fact", type=_fact, action="append", default=[], metavar="KEY=VALUE",
-                   help="a fact the stage's exit criteria ask for (repeatable)")
+    p.add_argument(
+        "--fact",
+        type=_fact,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a fact the stage's exit criteria ask for (repeatable)",
+    )
     p.add_argument("--amount", type=_amount)
 
     p = sub.add_parser("lose", help="mark an opportunity lost, with a reason")
@@ -145,9 +152,17 @@ async def _deal_command(args: argparse.Namespace, settings: Settings, catalog: P
     state: OpportunityState
     if args.command == "start":
         oid = args.id or f"opp-{uuid.uuid4().hex[:10]}"
-        await deals.open(OpenOpportunity(opportunity_id=oid, pipeline=args.pipeline, owner=args.owner,
-                                          company=args.company, contact_person=args.contact, source=args.source,
-                                          amount=args.amount))
+        await deals.open(
+            OpenOpportunity(
+                opportunity_id=oid,
+                pipeline=args.pipeline,
+                owner=args.owner,
+                company=args.company,
+                contact_person=args.contact,
+                source=args.source,
+                amount=args.amount,
+            )
+        )
         console.print(f"started {oid}")
         return
     if args.command == "list":
@@ -157,13 +172,21 @@ async def _deal_command(args: argparse.Namespace, settings: Settings, catalog: P
             return
         table = Table("opportunity", "stage", "owner", "pipeline", "amount", "running")
         for d in found:
-            table.add_row(d.opportunity_id, d.stage, d.owner, d.pipeline, f"{d.amount:,.0f}", "yes" if d.running else "no")
+            table.add_row(
+                d.opportunity_id,
+                d.stage,
+                d.owner,
+                d.pipeline,
+                f"{d.amount:,.0f}",
+                "yes" if d.running else "no",
+            )
         console.print(table)
         console.print(f"{len(found)} opportunities")
         return
     if args.command == "advance":
-        state = await deals.advance(args.id, AdvanceStage(to_stage=Stage(args.to), facts=dict(args.fact),
-                                                          amount=args.amount))
+        state = await deals.advance(
+            args.id, AdvanceStage(to_stage=Stage(args.to), facts=dict(args.fact), amount=args.amount)
+        )
     elif args.command == "lose":
         state = await deals.mark_lost(args.id, MarkLost(reason=LossReason(args.reason), note=args.note))
     elif args.command == "reopen":
@@ -203,7 +226,9 @@ def _pipelines(args: argparse.Namespace, catalog: PipelineCatalog) -> None:
         table = Table("stage", "exit criteria", "win probability", "SLA (days)", title=f"{p.id}: {p.name}")
         for stage in STAGE_ORDER:
             c = p.stage(stage)
-            table.add_row(stage.value, ", ".join(c.exit_criteria), f"{c.win_probability:.0%}", str(c.sla_days or "—"))
+            table.add_row(
+                stage.value, ", ".join(c.exit_criteria), f"{c.win_probability:.0%}", str(c.sla_days or "—")
+            )
         console.print(table)
 
 

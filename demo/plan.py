@@ -34,13 +34,44 @@ TEAM = (
 
 # Mean days spent in each stage before moving on, per pipeline (services deals run longer).
 STAGE_DAYS = {
-    "software": {"identify": 3, "contact": 6, "needs_analysis": 10, "proposal": 8, "negotiation": 12, "deal": 5},
-    "services": {"identify": 4, "contact": 8, "needs_analysis": 16, "proposal": 12, "negotiation": 18, "deal": 7},
+    "software": {
+        "identify": 3,
+        "contact": 6,
+        "needs_analysis": 10,
+        "proposal": 8,
+        "negotiation": 12,
+        "deal": 5,
+    },
+    "services": {
+        "identify": 4,
+        "contact": 8,
+        "needs_analysis": 16,
+        "proposal": 12,
+        "negotiation": 18,
+        "deal": 7,
+    },
 }
-LOSS_CHANCE = {"identify": 0.10, "contact": 0.12, "needs_analysis": 0.12, "proposal": 0.14, "negotiation": 0.12}
+LOSS_CHANCE = {
+    "identify": 0.10,
+    "contact": 0.12,
+    "needs_analysis": 0.12,
+    "proposal": 0.14,
+    "negotiation": 0.12,
+}
 REOPEN_CHANCE = 0.25
 AMOUNT_RANGE = {"software": (50_000, 500_000), "services": (120_000, 1_200_000)}
-COMPANIES = ("Acme", "Huaxin", "Blue Ocean", "Jinhai", "Northwind", "Tianyi", "Redwood", "Kunlun", "Pearl", "Zenith")
+COMPANIES = (
+    "Acme",
+    "Huaxin",
+    "Blue Ocean",
+    "Jinhai",
+    "Northwind",
+    "Tianyi",
+    "Redwood",
+    "Kunlun",
+    "Pearl",
+    "Zenith",
+)
 SOURCES = ("trade show", "website", "referral", "cold call", "partner")
 
 
@@ -52,7 +83,10 @@ class PlannedMove:
 
 
 def _facts(catalog: PipelineCatalog, pipeline: str, stage: Stage, rng: random.Random) -> dict[str, str]:
-    return {c: f"{c.replace('_', ' ')} #{rng.randint(1, 99)}" for c in catalog.get(pipeline).stage(stage).exit_criteria}
+    return {
+        c: f"{c.replace('_', ' ')} #{rng.randint(1, 99)}"
+        for c in catalog.get(pipeline).stage(stage).exit_criteria
+    }
 
 
 def _duration(rng: random.Random, rep: Rep, pipeline: str, stage: Stage) -> float:
@@ -66,8 +100,14 @@ def _at_working_hour(day: float) -> float:
     return math.floor(day * 24) / 24
 
 
-def plan_team(catalog: PipelineCatalog, *, opportunities: int = 200, days: int = 120, seed: int = 7,
-              prefix: str = "demo") -> list[PlannedMove]:
+def plan_team(
+    catalog: PipelineCatalog,
+    *,
+    opportunities: int = 200,
+    days: int = 120,
+    seed: int = 7,
+    prefix: str = "demo",
+) -> list[PlannedMove]:
     rng = random.Random(seed)
     moves: list[PlannedMove] = []
     for n in range(1, opportunities + 1):
@@ -77,15 +117,29 @@ def plan_team(catalog: PipelineCatalog, *, opportunities: int = 200, days: int =
         low, high = AMOUNT_RANGE[pipeline]
         amount = Decimal(rng.randrange(low, high, 1000))
         day = rng.uniform(0, days)
-        moves.append(PlannedMove(_at_working_hour(day), oid, OpenOpportunity(
-            opportunity_id=oid, pipeline=pipeline, owner=rep.name, company=f"{rng.choice(COMPANIES)} {n}",
-            contact_person=f"contact {n}", source=rng.choice(SOURCES), amount=amount)))
+        moves.append(
+            PlannedMove(
+                _at_working_hour(day),
+                oid,
+                OpenOpportunity(
+                    opportunity_id=oid,
+                    pipeline=pipeline,
+                    owner=rep.name,
+                    company=f"{rng.choice(COMPANIES)} {n}",
+                    contact_person=f"contact {n}",
+                    source=rng.choice(SOURCES),
+                    amount=amount,
+                ),
+            )
+        )
         stage, reopened = Stage.IDENTIFY, False
         while stage is not Stage.AFTER_SALES:
             day += _duration(rng, rep, pipeline, stage)
             if stage.is_open and rng.random() < LOSS_CHANCE[stage.value]:
                 reason = rng.choice(list(LossReason))
-                moves.append(PlannedMove(_at_working_hour(day), oid, MarkLost(reason=reason, note=f"lost in {stage}")))
+                moves.append(
+                    PlannedMove(_at_working_hour(day), oid, MarkLost(reason=reason, note=f"lost in {stage}"))
+                )
                 if reopened or rng.random() >= REOPEN_CHANCE:
                     break
                 reopened = True
@@ -95,9 +149,17 @@ def plan_team(catalog: PipelineCatalog, *, opportunities: int = 200, days: int =
             nxt = STAGE_ORDER[stage.position + 1]
             if nxt is Stage.NEGOTIATION:  # the quote is revised once the proposal is discussed
                 amount = (amount * Decimal(rng.uniform(0.85, 1.05))).quantize(Decimal(1000))
-            moves.append(PlannedMove(_at_working_hour(day), oid, AdvanceStage(
-                to_stage=nxt, facts=_facts(catalog, pipeline, stage, rng),
-                amount=amount if nxt is Stage.NEGOTIATION else None)))
+            moves.append(
+                PlannedMove(
+                    _at_working_hour(day),
+                    oid,
+                    AdvanceStage(
+                        to_stage=nxt,
+                        facts=_facts(catalog, pipeline, stage, rng),
+                        amount=amount if nxt is Stage.NEGOTIATION else None,
+                    ),
+                )
+            )
             stage = nxt
     moves.sort(key=lambda m: m.day)  # stable: one deal's moves keep their order
     return moves

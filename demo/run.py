@@ -31,13 +31,15 @@ from runtime.temporal_client import create_worker
 DEMO_PREFIX = "demo-"
 
 
-async def run_demo(settings: Settings, catalog: PipelineCatalog, console: Console, *,
-                   opportunities: int, seed: int) -> None:
+async def run_demo(
+    settings: Settings, catalog: PipelineCatalog, console: Console, *, opportunities: int, seed: int
+) -> None:
     logging.getLogger("temporalio").setLevel(logging.ERROR)  # keep the screen for the story
     moves = plan_team(catalog, opportunities=opportunities, seed=seed, prefix=DEMO_PREFIX.rstrip("-"))
     console.print(
         f"[bold]dealflow demo[/bold]: {len(TEAM)} reps, {len(catalog.pipelines)} pipelines "
-        f"({', '.join(catalog.pipelines)}), {opportunities} opportunities, {len(moves)} planned moves (seed {seed})"
+        f"({', '.join(catalog.pipelines)}), {opportunities} opportunities, "
+        f"{len(moves)} planned moves (seed {seed})"
     )
     async with endpoints(settings, temporal=False) as ep:
         store = await EventStore.open(ep.database_url)
@@ -47,15 +49,21 @@ async def run_demo(settings: Settings, catalog: PipelineCatalog, console: Consol
                 console.print(f"  replaying from scratch: removed {removed} events of an earlier demo run")
             console.print("  starting Temporal's time-skipping server and a worker …")
             env = await WorkflowEnvironment.start_time_skipping(
-                test_server_existing_path=find_binary("temporal-test-server"), data_converter=pydantic_data_converter
+                test_server_existing_path=find_binary("temporal-test-server"),
+                data_converter=pydantic_data_converter,
             )
             await ensure_search_attributes(env.client)
             started = time.monotonic()
             async with env, create_worker(env.client, store, "dealflow-demo"):
                 deals = DealClient(env.client, catalog, "dealflow-demo")
                 with Progress(
-                    TextColumn("  simulating"), BarColumn(), MofNCompleteColumn(), TextColumn("moves"),
-                    TextColumn("[cyan]{task.fields[day]}"), TimeElapsedColumn(), console=console,
+                    TextColumn("  simulating"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("moves"),
+                    TextColumn("[cyan]{task.fields[day]}"),
+                    TimeElapsedColumn(),
+                    console=console,
                 ) as progress:
                     task = progress.add_task("moves", total=len(moves), day="")
 
@@ -89,19 +97,22 @@ async def run_demo(settings: Settings, catalog: PipelineCatalog, console: Consol
 
 
 def _where(database_url: str, settings: Settings) -> str:
-    return "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL ({settings.data_dir / 'pgdata'})"
+    return (
+        "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL ({settings.data_dir / 'pgdata'})"
+    )
 
 
 def _where_next(console: Console, settings: Settings, period: Period) -> None:
     console.print(
         "\n[bold]Where to look next[/bold]\n"
         "  • this report again, from the stored events (any period, pipeline or --as-of date):\n"
-        f"      .venv/bin/python starter.py metrics --from {period.start:%Y-%m-%d} --to {period.end + timedelta(days=1):%Y-%m-%d}"
-        " [--pipeline software] [--as-of DATE] [--json]\n"
+        f"      .venv/bin/python starter.py metrics --from {period.start:%Y-%m-%d}"
+        f" --to {period.end + timedelta(days=1):%Y-%m-%d} [--pipeline software] [--as-of DATE] [--json]\n"
         "  • run the worker for real (embedded Temporal dev server + PostgreSQL, kept in "
         f"{settings.data_dir}):  make worker\n"
         "    then the Temporal Web UI is at http://localhost:8233 and, in another terminal:\n"
-        "      .venv/bin/python starter.py start --owner an.li --company Acme --contact 'Wang Li' --source web\n"
+        "      .venv/bin/python starter.py start --owner an.li --company Acme"
+        " --contact 'Wang Li' --source web\n"
         "      .venv/bin/python starter.py list --stage identify\n"
         "  • every command: .venv/bin/python starter.py --help"
     )

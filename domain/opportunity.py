@@ -73,7 +73,9 @@ def _require_amount(amount: Decimal | None) -> None:
 
 def decide_open(cmd: OpenOpportunity, pipeline: Pipeline, meta: EventMeta) -> OpportunityOpened:
     if cmd.pipeline != pipeline.id:
-        raise RuleViolation("unknown-pipeline", f"opportunity names pipeline {cmd.pipeline!r}, not {pipeline.id!r}")
+        raise RuleViolation(
+            "unknown-pipeline", f"opportunity names pipeline {cmd.pipeline!r}, not {pipeline.id!r}"
+        )
     _require_text(
         "lead-recorded",
         opportunity_id=cmd.opportunity_id,
@@ -116,7 +118,9 @@ def decide_advance(
     _require_not_lost(state, "advance")
     expected = state.stage.next
     if expected is None:
-        raise RuleViolation("forward-one-stage", f"{state.opportunity_id} is in {state.stage}, the last stage")
+        raise RuleViolation(
+            "forward-one-stage", f"{state.opportunity_id} is in {state.stage}, the last stage"
+        )
     if cmd.to_stage != expected:
         raise RuleViolation(
             "forward-one-stage",
@@ -161,7 +165,9 @@ def decide_lose(state: OpportunityState, cmd: MarkLost, meta: EventMeta) -> Oppo
 
 def decide_reopen(state: OpportunityState, cmd: Reopen, meta: EventMeta) -> OpportunityReopened:
     if state.lost is None:
-        raise RuleViolation("reopen-only-lost", f"{state.opportunity_id} is not lost; only a lost one is reopened")
+        raise RuleViolation(
+            "reopen-only-lost", f"{state.opportunity_id} is not lost; only a lost one is reopened"
+        )
     return OpportunityReopened(
         opportunity_id=state.opportunity_id,
         version=state.version + 1,

@@ -65,7 +65,9 @@ class PipelineCatalog(BaseModel):
     def from_mapping(cls, data: Mapping[str, Any], source: str = "<config>") -> "PipelineCatalog":
         raw = data.get("pipelines")
         if not isinstance(raw, Mapping) or not raw:
-            raise PipelineConfigError(f"{source}: expected a [pipelines.<id>] table with at least one pipeline")
+            raise PipelineConfigError(
+                f"{source}: expected a [pipelines.<id>] table with at least one pipeline"
+            )
         try:
             return cls(pipelines={pid: Pipeline(id=pid, **body) for pid, body in raw.items()})
         except (ValidationError, TypeError) as err:

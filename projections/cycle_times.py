@@ -1,9 +1,9 @@
 """Cycle-time metrics computed from the event store, exactly as design.md §2 defines them.
 
-- lead conversion time  = first entry of `contact` − first entry of `identify`
-- sales cycle duration  = first entry of `deal`    − first entry of `contact`
-- total sales time      = first entry of `deal`    − first entry of `identify`
-- time in stage         = exit − entry of each visit (a reopened deal visits a stage twice;
+- lead conversion time  = first entry of `contact` - first entry of `identify`
+- sales cycle duration  = first entry of `deal`    - first entry of `contact`
+- total sales time      = first entry of `deal`    - first entry of `identify`
+- time in stage         = exit - entry of each visit (a reopened deal visits a stage twice;
                           a visit ends when the deal moves on or is lost)
 
 A duration belongs to the period in which it ends (a deal closed in March counts in March's sales
@@ -188,5 +188,7 @@ def laggards(report: CycleTimeReport) -> list[Laggard]:
             if stage in SALES_CYCLE_STAGES and b.team is not None and rep in b.by_rep
         }
         worst = max(excess, key=excess.__getitem__, default=None)
-        found.append(Laggard(rep, stats.mean, cycle.team.mean, worst, excess.get(worst, 0.0) if worst else 0.0))
+        found.append(
+            Laggard(rep, stats.mean, cycle.team.mean, worst, excess.get(worst, 0.0) if worst else 0.0)
+        )
     return sorted(found, key=lambda lag: -lag.sales_cycle_days)

@@ -47,7 +47,9 @@ class EventStore:
 
     @classmethod
     async def open(cls, conninfo: str, *, max_size: int = 8) -> "EventStore":
-        pool = AsyncConnectionPool(conninfo, min_size=1, max_size=max_size, open=False, kwargs={"row_factory": tuple_row})
+        pool = AsyncConnectionPool(
+            conninfo, min_size=1, max_size=max_size, open=False, kwargs={"row_factory": tuple_row}
+        )
         await pool.open(wait=True, timeout=30)
         store = cls(pool)
         async with pool.connection() as conn:
@@ -67,7 +69,15 @@ class EventStore:
             return AppendResult(0, 0)
         columns: tuple[list[object], ...] = ([], [], [], [], [], [], [])
         for e in events:
-            row = (e.opportunity_id, e.version, e.event_id, e.type, e.schema_version, e.occurred_at, e.model_dump_json())
+            row = (
+                e.opportunity_id,
+                e.version,
+                e.event_id,
+                e.type,
+                e.schema_version,
+                e.occurred_at,
+                e.model_dump_json(),
+            )
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
         async with self._pool.connection() as conn, conn.transaction():
@@ -88,16 +98,18 @@ class EventStore:
         )
         stored = {(str(r[0]), int(str(r[1]))): str(r[2]) for r in await cur.fetchall()}
         for e in events:
-            if stored.get((e.opportunity_id, e.version)) != e.event_id:
+            held = stored.get((e.opportunity_id, e.version))
+            if held != e.event_id:
                 raise EventConflictError(
-                    f"{e.opportunity_id} v{e.version}: store holds event {stored.get((e.opportunity_id, e.version))},"
+                    f"{e.opportunity_id} v{e.version}: store holds event {held},"
                     f" refusing different event {e.event_id}"
                 )
 
     async def read_stream(self, opportunity_id: str) -> list[DomainEvent]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT payload::text FROM events WHERE opportunity_id = %s ORDER BY version", (opportunity_id,)
+                "SELECT payload::text FROM events WHERE opportunity_id = %s ORDER BY version",
+                (opportunity_id,),
             )
             return [event_from_json(str(r[0])) for r in await cur.fetchall()]
 

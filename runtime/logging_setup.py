@@ -6,6 +6,7 @@ opportunity id and stage (passed as `extra` by the workflow).
 
 import logging
 import sys
+from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
@@ -13,7 +14,7 @@ import structlog
 _SDK_CONTEXT_KEYS = ("temporal_workflow", "temporal_activity")
 
 
-def _flatten_temporal_context(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
+def _flatten_temporal_context(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     for key in _SDK_CONTEXT_KEYS:
         context = event.pop(key, None)
         if isinstance(context, dict):

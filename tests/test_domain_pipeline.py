@@ -40,8 +40,10 @@ def test_a_users_file_is_loaded(tmp_path: Path) -> None:
 
 
 def test_missing_stage_is_reported(tmp_path: Path) -> None:
-    path = _write(tmp_path, '[pipelines.hw]\nname = "Hardware"\n[pipelines.hw.stages.identify]\nwin_probability = 0.1\n')
-    with pytest.raises(PipelineConfigError, match="no configuration for stage.*contact"):
+    path = _write(
+        tmp_path, '[pipelines.hw]\nname = "Hardware"\n[pipelines.hw.stages.identify]\nwin_probability = 0.1\n'
+    )
+    with pytest.raises(PipelineConfigError, match=r"no configuration for stage.*contact"):
         load_catalog(path)
 
 

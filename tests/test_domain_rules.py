@@ -6,7 +6,7 @@ import pytest
 
 from domain.commands import AdvanceStage, MarkLost, Reopen
 from domain.errors import RuleViolation
-from domain.events import OpportunityLost, OpportunityReopened, StageAdvanced
+from domain.events import DomainEvent, OpportunityLost, OpportunityReopened, StageAdvanced
 from domain.opportunity import (
     OpportunityState,
     apply,
@@ -37,7 +37,9 @@ def at_stage(stage: Stage, pipeline: Pipeline = SOFTWARE) -> OpportunityState:
         nxt = state.stage.next
         assert nxt is not None
         facts = {c: "x" for c in pipeline.stage(state.stage).exit_criteria}
-        state = apply(state, decide_advance(state, pipeline, AdvanceStage(to_stage=nxt, facts=facts), meta(day)))
+        state = apply(
+            state, decide_advance(state, pipeline, AdvanceStage(to_stage=nxt, facts=facts), meta(day))
+        )
     return state
 
 
@@ -189,12 +191,16 @@ def test_apply_refuses_gaps_and_streams_without_open() -> None:
     with pytest.raises(ValueError, match="expected version 3"):
         apply(state, event.model_copy(update={"version": 4}))
     with pytest.raises(ValueError, match="does not start"):
-        apply(None, OpportunityReopened(opportunity_id="x", version=2, event_id="e", occurred_at=T0, stage=Stage.IDENTIFY))
+        apply(
+            None,
+            OpportunityReopened(
+                opportunity_id="x", version=2, event_id="e", occurred_at=T0, stage=Stage.IDENTIFY
+            ),
+        )
 
 
 def test_replay_of_decided_events_equals_state() -> None:
-    events = []
-    state = None
+    events: list[DomainEvent] = []
     first = decide_open(open_cmd(), SOFTWARE, meta())
     events.append(first)
     state = apply(None, first)

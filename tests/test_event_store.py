@@ -19,7 +19,9 @@ SOFTWARE = load_catalog().get("software")
 def lifecycle(opportunity_id: str) -> list[DomainEvent]:
     """All seven stages' events of one opportunity, one day apart."""
     events: list[DomainEvent] = [
-        decide_open(open_cmd(opportunity_id), SOFTWARE, EventMeta(event_id=f"{opportunity_id}-1", occurred_at=T0))
+        decide_open(
+            open_cmd(opportunity_id), SOFTWARE, EventMeta(event_id=f"{opportunity_id}-1", occurred_at=T0)
+        )
     ]
     state = apply(None, events[0])
     for day, stage in enumerate(STAGE_ORDER[1:], start=1):

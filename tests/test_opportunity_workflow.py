@@ -56,11 +56,19 @@ async def test_lost_then_reopened_into_the_stage_it_left(
     assert (reopened.status, reopened.stage) == ("needs_analysis", Stage.NEEDS_ANALYSIS)
     back = await deals.advance(oid, advance_to(Stage.PROPOSAL))
     assert [v.stage for v in back.timeline] == [
-        Stage.IDENTIFY, Stage.CONTACT, Stage.NEEDS_ANALYSIS, Stage.NEEDS_ANALYSIS, Stage.PROPOSAL
+        Stage.IDENTIFY,
+        Stage.CONTACT,
+        Stage.NEEDS_ANALYSIS,
+        Stage.NEEDS_ANALYSIS,
+        Stage.PROPOSAL,
     ]
     stored = await store.read_stream(oid)
     assert [e.type for e in stored] == [
-        "OpportunityOpened", "StageAdvanced", "StageAdvanced", "OpportunityLost", "OpportunityReopened",
+        "OpportunityOpened",
+        "StageAdvanced",
+        "StageAdvanced",
+        "OpportunityLost",
+        "OpportunityReopened",
         "StageAdvanced",
     ]
     assert replay(stored) == await deals.show(oid)
@@ -79,7 +87,9 @@ async def test_refused_moves_leave_no_trace(deals: DealClient, store: EventStore
     before = await deals.show(oid)
 
     await _refused(deals.advance(oid, advance_to(Stage.PROPOSAL)), "forward-one-stage")
-    await _refused(deals.advance(oid, advance_to(Stage.NEEDS_ANALYSIS, amount=Decimal(-5))), "amount-not-negative")
+    await _refused(
+        deals.advance(oid, advance_to(Stage.NEEDS_ANALYSIS, amount=Decimal(-5))), "amount-not-negative"
+    )
     await _refused(deals.advance(oid, AdvanceStage(to_stage=Stage.NEEDS_ANALYSIS)), "exit-criteria")
     await _refused(deals.reopen(oid, Reopen()), "reopen-only-lost")
     assert await deals.show(oid) == before
@@ -124,7 +134,9 @@ async def test_a_workflow_started_with_a_bad_lead_fails_without_events(
     from workflows.opportunity import OpportunityWorkflow
 
     oid = new_id()
-    start = StartOpportunity(command=open_cmd(oid, amount=Decimal(-3)), pipeline=load_catalog().get("software"))
+    start = StartOpportunity(
+        command=open_cmd(oid, amount=Decimal(-3)), pipeline=load_catalog().get("software")
+    )
     with pytest.raises(WorkflowFailureError) as err:
         await time_skipping_env.client.execute_workflow(
             OpportunityWorkflow.run, start, id=oid, task_queue=deals._task_queue

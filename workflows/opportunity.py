@@ -119,7 +119,9 @@ class OpportunityWorkflow:
         self._unsaved.append(event)
         self._publish()
         workflow.logger.info(
-            "%s", event.type, extra={"opportunity_id": self._state.opportunity_id, "stage": self._state.status}
+            "%s",
+            event.type,
+            extra={"opportunity_id": self._state.opportunity_id, "stage": self._state.status},
         )
         await self._save()
         return self._state
