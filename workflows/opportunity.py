@@ -145,7 +145,7 @@ class OpportunityWorkflow:
             await workflow.execute_activity(
                 APPEND_EVENTS,
                 EventBatch(events=batch),
-                start_to_close_timeout=timedelta(seconds=30),
+                start_to_close_timeout=timedelta(seconds=10),
                 retry_policy=_APPEND_RETRY,
             )
             del self._unsaved[: len(batch)]

