@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from temporalio.client import Client
 
@@ -249,10 +250,10 @@ async def main(argv: Sequence[str] | None = None) -> int:
         else:
             await _deal_command(args, settings, catalog)
     except DealRefused as err:
-        console.print(f"[red]refused[/red] [{err.rule}] {err.message}", highlight=False)
+        console.print(f"[red]refused[/red] {escape(str(err))}", highlight=False)
         return 2
     except (UsageError, PipelineConfigError, ValidationError) as err:
-        console.print(f"[red]error[/red]: {err}", highlight=False)
+        console.print(f"[red]error[/red]: {escape(str(err))}", highlight=False)
         return 2
     return 0
 

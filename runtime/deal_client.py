@@ -33,10 +33,12 @@ T = TypeVar("T")
 
 
 class DealRefused(Exception):
+    """A refused command. `rule` names the broken rule; str() reads "[rule] message"."""
+
     def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message)
         self.rule = rule
-        self.message = message
+        self.message = message.removeprefix(f"[{rule}] ")
+        super().__init__(f"[{rule}] {self.message}")
 
 
 @dataclass(frozen=True)
@@ -132,7 +134,7 @@ def _refusing(check: Callable[[], T]) -> T:
     try:
         return check()
     except RuleViolation as err:
-        raise DealRefused(err.rule, str(err)) from None
+        raise DealRefused(err.rule, err.message) from None
 
 
 async def _update(opportunity_id: str, call: Callable[[], Awaitable[T]]) -> T:

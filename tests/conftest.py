@@ -16,6 +16,7 @@ from runtime.binaries import find_binary
 from runtime.deal_client import DealClient
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.temporal_client import create_worker
+from workflows import search_attributes as sa
 
 DATABASE_SERVERS = ["embedded"] + (["external"] if os.environ.get("DATABASE_URL") else [])
 
@@ -69,3 +70,16 @@ async def deals(time_skipping_env: WorkflowEnvironment, store: EventStore) -> As
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     async with create_worker(time_skipping_env.client, store, task_queue):
         yield DealClient(time_skipping_env.client, load_catalog(), task_queue)
+
+
+@pytest.fixture(scope="session")
+async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
+    """The Temporal CLI dev server (real visibility, real timeouts), in memory, for the session."""
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=find_binary("temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=list(sa.ALL),
+        dev_server_log_level="error",
+    )
+    async with env:
+        yield env

@@ -12,13 +12,17 @@ from workflows.opportunity import OpportunityWorkflow
 HISTORIES = sorted(Path(__file__).with_name("histories").glob("*.json"))
 
 
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+
+
 def test_histories_are_recorded() -> None:
     assert len(HISTORIES) >= 3, "record them with `python -m tests.record_histories`"
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays(path: Path) -> None:
-    history = WorkflowHistory.from_json(path.stem, path.read_text(encoding="utf-8"))
+    history = load(path)
     replayer = Replayer(workflows=[OpportunityWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None

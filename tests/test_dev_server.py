@@ -1,0 +1,265 @@
+"""On the Temporal CLI dev server: listing through visibility, the CLI end to end, and a worker
+process killed mid-flight that loses nothing and duplicates nothing."""
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+import starter
+from domain.commands import AdvanceStage
+from domain.opportunity import replay
+from domain.pipeline import load_catalog
+from domain.stages import STAGE_ORDER
+from projections.event_store import EventStore
+from runtime.deal_client import DealClient
+from runtime.settings import TASK_QUEUE
+from runtime.temporal_client import create_worker
+from tests.factories import ALL_FACTS, open_cmd
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).parents[1]
+
+
+async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
+    """Visibility is eventually consistent: poll until `check()` is true (15 s at most)."""
+    async with asyncio.timeout(15):
+        while not await check():  # noqa: ASYNC110 - polling a remote index, no event to wait on
+            await asyncio.sleep(0.2)
+
+
+async def test_list_by_stage_through_visibility_and_the_cli(
+    dev_server_env: WorkflowEnvironment,
+    store: EventStore,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    run = uuid.uuid4().hex[:6]
+    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_server_env.client.service_client.config.target_host)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_server_env.client.namespace)
+    async with create_worker(dev_server_env.client, store, TASK_QUEUE):
+        cli = starter.main
+        assert (
+            await cli(
+                [
+                    "start",
+                    "--id",
+                    f"{run}-a",
+                    "--owner",
+                    "an.li",
+                    "--company",
+                    "Acme",
+                    "--contact",
+                    "Wang",
+                    "--source",
+                    "web",
+                    "--amount",
+                    "120000",
+                ]
+            )
+            == 0
+        )
+        for oid in (f"{run}-b", f"{run}-c"):
+            assert (
+                await cli(
+                    [
+                        "start",
+                        "--id",
+                        oid,
+                        "--owner",
+                        "bo.wang",
+                        "--company",
+                        "Kunlun",
+                        "--contact",
+                        "Li",
+                        "--source",
+                        "referral",
+                    ]
+                )
+                == 0
+            )
+            for stage in ("contact", "needs_analysis", "proposal"):
+                facts = [f"--fact={k}={v}" for k, v in ALL_FACTS.items()]
+                assert await cli(["advance", oid, "--to", stage, *facts]) == 0
+        assert await cli(["lose", f"{run}-c", "--reason", "competitor", "--note", "rival"]) == 0
+        # refusals exit 2 and name the rule
+        assert await cli(["advance", f"{run}-a", "--to", "proposal"]) == 2
+        assert (
+            await cli(
+                [
+                    "start",
+                    "--id",
+                    f"{run}-x",
+                    "--pipeline",
+                    "hardware",
+                    "--owner",
+                    "a",
+                    "--company",
+                    "b",
+                    "--contact",
+                    "c",
+                    "--source",
+                    "d",
+                ]
+            )
+            == 2
+        )
+        assert (
+            await cli(
+                [
+                    "start",
+                    "--id",
+                    f"{run}-y",
+                    "--owner",
+                    "a",
+                    "--company",
+                    "b",
+                    "--contact",
+                    "c",
+                    "--source",
+                    "d",
+                    "--amount",
+                    "-10",
+                ]
+            )
+            == 2
+        )
+        out = capsys.readouterr().out
+        assert "[forward-one-stage]" in out
+        assert "[unknown-pipeline]" in out
+        assert "[amount-not-negative]" in out
+
+        deals = DealClient(dev_server_env.client, load_catalog())
+
+        async def listed() -> bool:
+            proposal = {
+                d.opportunity_id
+                for d in await deals.list(stage="proposal")
+                if d.opportunity_id.startswith(run)
+            }
+            lost = {
+                d.opportunity_id for d in await deals.list(stage="lost") if d.opportunity_id.startswith(run)
+            }
+            return proposal == {f"{run}-b"} and lost == {f"{run}-c"}
+
+        await eventually(listed)
+        capsys.readouterr()
+        assert await cli(["list", "--stage", "proposal", "--owner", "bo.wang", "--json"]) == 0
+        rows = [r for r in json.loads(capsys.readouterr().out) if r["opportunity_id"].startswith(run)]
+        assert rows == [
+            {
+                "opportunity_id": f"{run}-b",
+                "stage": "proposal",
+                "owner": "bo.wang",
+                "pipeline": "software",
+                "amount": 0.0,
+                "running": True,
+            }
+        ]
+        assert await cli(["show", f"{run}-b", "--json"]) == 0
+        shown = json.loads(capsys.readouterr().out)
+        assert [v["stage"] for v in shown["timeline"]] == [
+            "identify",
+            "contact",
+            "needs_analysis",
+            "proposal",
+        ]
+        assert await cli(["metrics", "--json"]) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report["cycles"]["lead_conversion"]["team"]["n"] == 2  # b and c reached contact
+
+
+class WorkerProcesses:
+    """`python worker.py` processes against the test's servers; all are killed at the end."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._env = env
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def spawn(self) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [sys.executable, "worker.py"],
+            cwd=ROOT,
+            env=self._env,
+            stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+        )
+        self.procs.append(proc)
+        assert proc.stderr is not None
+        for line in proc.stderr:  # wait until the worker says it is polling
+            if b"worker running" in line:
+                # keep draining its log so a full pipe never blocks the worker
+                threading.Thread(target=proc.stderr.read, daemon=True).start()
+                return proc
+        pytest.fail(f"worker exited with {proc.wait()}")
+
+    def kill_all(self) -> None:
+        for proc in self.procs:
+            proc.kill()
+            proc.wait()
+            if proc.stderr:
+                proc.stderr.close()
+
+
+@pytest.fixture
+def workers(dev_server_env: WorkflowEnvironment, database_url: str) -> Iterator[WorkerProcesses]:
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": dev_server_env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": dev_server_env.client.namespace,
+        "DATABASE_URL": database_url,
+    }
+    processes = WorkerProcesses(env)
+    yield processes
+    processes.kill_all()
+
+
+async def test_killing_the_worker_mid_flight_loses_and_duplicates_nothing(
+    dev_server_env: WorkflowEnvironment, store: EventStore, workers: WorkerProcesses
+) -> None:
+    first = workers.spawn()
+    deals = DealClient(dev_server_env.client, load_catalog())
+    run = uuid.uuid4().hex[:6]
+    ids = [f"{run}-{n:02d}" for n in range(24)]
+    moves_done = 0
+    fifty_moves_done = asyncio.Event()
+    finals = {}
+
+    async def drive(oid: str) -> None:
+        nonlocal moves_done
+        handle = await deals.open(open_cmd(oid))
+        for stage in STAGE_ORDER[1:]:
+            await deals.advance(oid, AdvanceStage(to_stage=stage, facts=ALL_FACTS))
+            moves_done += 1
+            if moves_done == 50:
+                fifty_moves_done.set()
+        finals[oid] = await handle.result()
+
+    async def kill_and_restart() -> int:
+        await fifty_moves_done.wait()
+        first.send_signal(signal.SIGKILL)  # no goodbye: in-flight workflow tasks and activities are abandoned
+        await asyncio.to_thread(first.wait)
+        at_kill = moves_done
+        await asyncio.sleep(1)
+        await asyncio.to_thread(workers.spawn)
+        return at_kill
+
+    killer = asyncio.create_task(kill_and_restart())
+    await asyncio.wait_for(asyncio.gather(*(drive(oid) for oid in ids)), timeout=180)
+    at_kill = await killer
+    assert 50 <= at_kill < len(ids) * 6  # the kill really happened mid-flight
+    assert moves_done == len(ids) * 6
+    assert await store.stream_versions(ids) == {oid: [1, 2, 3, 4, 5, 6, 7] for oid in ids}
+    for oid in ids:
+        assert replay(await store.read_stream(oid)) == finals[oid]
