@@ -4,6 +4,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from domain.contracts import Contract
 from domain.stages import LossReason, Stage
 
 
@@ -36,3 +37,26 @@ class MarkLost(_Command):
 
 class Reopen(_Command):
     note: str = ""
+
+
+class RequestDiscount(_Command):
+    discount: Decimal  # percent off the deal amount
+    comment: str = ""
+
+
+class DecideDiscount(_Command):
+    approver: str
+    approve: bool
+    comment: str = ""
+
+
+class SubmitContract(_Command):
+    contract: Contract
+
+
+class DecideContract(_Command):
+    """Legal's sign-off (approve) or rejection of the contract under review."""
+
+    by: str
+    approve: bool = True
+    comment: str = ""

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
+from domain.contracts import ClauseFailure, Contract
 from domain.stages import LossReason, Stage
 
 
@@ -65,8 +66,115 @@ class OpportunityReopened(_Event):
     stage: Stage
 
 
+# --- discount approval --------------------------------------------------------------------------
+# `level` is the index of the approval level in the pipeline's policy (None: the owner alone);
+# `level_name` says which one for readers of the store.
+
+
+class DiscountRequested(_Event):
+    type: Literal["DiscountRequested"] = "DiscountRequested"
+    request_id: str
+    discount: Decimal
+    amount: Decimal
+    level: int | None
+    level_name: str
+    supersedes: str | None = None
+    comment: str = ""
+
+
+class DiscountVoted(_Event):
+    type: Literal["DiscountVoted"] = "DiscountVoted"
+    request_id: str
+    approver: str
+    role: str
+    approve: bool
+    comment: str = ""
+    level: int
+    level_name: str
+
+
+class DiscountApproved(_Event):
+    type: Literal["DiscountApproved"] = "DiscountApproved"
+    request_id: str
+    discount: Decimal
+    level: int | None
+    level_name: str
+    approvers: tuple[str, ...] = ()
+
+
+class DiscountRejected(_Event):
+    type: Literal["DiscountRejected"] = "DiscountRejected"
+    request_id: str
+    level: int
+    level_name: str
+    approver: str
+    comment: str = ""
+
+
+class DiscountEscalated(_Event):
+    type: Literal["DiscountEscalated"] = "DiscountEscalated"
+    request_id: str
+    from_level: int
+    to_level: int
+    level_name: str
+
+
+class DiscountExpired(_Event):
+    type: Literal["DiscountExpired"] = "DiscountExpired"
+    request_id: str
+    level: int
+    level_name: str
+
+
+# --- contract review ------------------------------------------------------------------------------
+
+
+class ContractSubmitted(_Event):
+    type: Literal["ContractSubmitted"] = "ContractSubmitted"
+    contract: Contract
+
+
+class ContractChecked(_Event):
+    type: Literal["ContractChecked"] = "ContractChecked"
+    contract_id: str
+    failures: tuple[ClauseFailure, ...] = ()
+
+
+class LegalReviewEscalated(_Event):
+    type: Literal["LegalReviewEscalated"] = "LegalReviewEscalated"
+    contract_id: str
+
+
+class LegalReviewExpired(_Event):
+    type: Literal["LegalReviewExpired"] = "LegalReviewExpired"
+    contract_id: str
+
+
+class LegalDecided(_Event):
+    type: Literal["LegalDecided"] = "LegalDecided"
+    contract_id: str
+    by: str
+    role: str
+    approve: bool
+    comment: str = ""
+
+
 DomainEvent = Annotated[
-    OpportunityOpened | StageAdvanced | OpportunityLost | OpportunityReopened,
+    OpportunityOpened
+    | StageAdvanced
+    | OpportunityLost
+    | OpportunityReopened
+    | DiscountRequested
+    | DiscountVoted
+    | DiscountApproved
+    | DiscountRejected
+    | DiscountEscalated
+    | DiscountExpired
+    | ContractSubmitted
+    | ContractChecked
+    | LegalReviewEscalated
+    | LegalReviewExpired
+    | LegalDecided,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEvent)

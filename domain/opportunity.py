@@ -10,11 +10,24 @@ from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from domain.approvals import DiscountRequest, RequestStatus
 from domain.commands import AdvanceStage, MarkLost, OpenOpportunity, Reopen
+from domain.contracts import ClauseFailure, Contract, ReviewStatus
 from domain.errors import RuleViolation
 from domain.events import (
+    ContractChecked,
+    ContractSubmitted,
+    DiscountApproved,
+    DiscountEscalated,
+    DiscountExpired,
+    DiscountRejected,
+    DiscountRequested,
+    DiscountVoted,
     DomainEvent,
     EventMeta,
+    LegalDecided,
+    LegalReviewEscalated,
+    LegalReviewExpired,
     OpportunityLost,
     OpportunityOpened,
     OpportunityReopened,
@@ -37,6 +50,15 @@ class Loss(BaseModel):
     at: AwareDatetime
 
 
+class ContractReview(BaseModel):
+    contract: Contract
+    status: ReviewStatus
+    since: AwareDatetime  # when the current wait began (checks, legal, escalated legal)
+    failures: list[ClauseFailure] = Field(default_factory=list)
+    escalated: bool = False
+    decided_by: str | None = None
+
+
 class OpportunityState(BaseModel):
     opportunity_id: str
     pipeline: str
@@ -49,6 +71,9 @@ class OpportunityState(BaseModel):
     lost: Loss | None = None
     facts: dict[str, str] = Field(default_factory=dict)
     timeline: list[StageVisit] = Field(default_factory=list)
+    discount_request: DiscountRequest | None = None  # the latest one
+    approved_discount: Decimal = Decimal(0)
+    contract: ContractReview | None = None
     version: int = 0
 
     @property
@@ -128,6 +153,18 @@ def decide_advance(
             f"not {cmd.to_stage}",
         )
     _require_amount(cmd.amount)
+    if (
+        cmd.to_stage is Stage.DEAL
+        and pipeline.contract is not None
+        and (state.contract is None or state.contract.status is not ReviewStatus.SIGNED_OFF)
+    ):
+        status = state.contract.status.value if state.contract else "not submitted"
+        raise RuleViolation(
+            "contract-signed-off",
+            f"{state.opportunity_id} cannot close before its contract passes the clause checks"
+            " and legal sign-off "
+            f"(contract: {status})",
+        )
     missing = missing_exit_criteria(state, pipeline, cmd.facts)
     if missing:
         raise RuleViolation(
@@ -225,7 +262,56 @@ def apply(state: OpportunityState | None, event: DomainEvent) -> OpportunityStat
             new.lost = None
             new.stage = event.stage
             new.timeline.append(StageVisit(stage=event.stage, entered_at=at))
+        case _:
+            _apply_negotiation(new, event)
     return new
+
+
+def _apply_negotiation(state: OpportunityState, event: DomainEvent) -> None:
+    at = event.occurred_at
+    request = state.discount_request
+    review = state.contract
+    match event:
+        case DiscountRequested():
+            state.discount_request = DiscountRequest(
+                request_id=event.request_id,
+                discount=event.discount,
+                amount=event.amount,
+                requested_at=at,
+                level=event.level,
+                level_since=at,
+                comment=event.comment,
+            )
+        case DiscountVoted() if request is not None:
+            request.votes[event.approver] = event.approve
+            request.voted.append(event.approver)
+        case DiscountApproved() if request is not None:
+            request.status = RequestStatus.APPROVED
+            request.decided_by = list(event.approvers)
+            state.approved_discount = event.discount
+        case DiscountRejected() if request is not None:
+            request.status = RequestStatus.REJECTED
+            request.decided_by = [event.approver]
+            request.comment = event.comment
+        case DiscountEscalated() if request is not None:
+            request.level, request.level_since, request.votes = event.to_level, at, {}
+        case DiscountExpired() if request is not None:
+            request.status = RequestStatus.EXPIRED
+        case ContractSubmitted():
+            state.contract = ContractReview(contract=event.contract, status=ReviewStatus.CHECKING, since=at)
+        case ContractChecked() if review is not None:
+            review.failures = list(event.failures)
+            review.status = ReviewStatus.CHECKS_FAILED if event.failures else ReviewStatus.AWAITING_LEGAL
+            review.since = at
+        case LegalReviewEscalated() if review is not None:
+            review.escalated, review.since = True, at
+        case LegalReviewExpired() if review is not None:
+            review.status = ReviewStatus.EXPIRED
+        case LegalDecided() if review is not None:
+            review.status = ReviewStatus.SIGNED_OFF if event.approve else ReviewStatus.REJECTED
+            review.decided_by = event.by
+        case _:
+            raise ValueError(f"{event.opportunity_id}: {event.type} v{event.version} does not fit the state")
 
 
 def replay(events: Iterable[DomainEvent]) -> OpportunityState | None:

@@ -12,6 +12,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from domain.approvals import ApprovalPolicy
+from domain.contracts import ContractPolicy
 from domain.errors import RuleViolation
 from domain.stages import STAGE_ORDER, Stage
 
@@ -33,12 +35,18 @@ class Pipeline(BaseModel):
     name: str = Field(min_length=1)
     currency: str = "CNY"
     stages: dict[Stage, StageConfig]
+    approvals: ApprovalPolicy | None = None  # None: no discounts in this pipeline
+    contract: ContractPolicy | None = None  # None: deals close without contract review
 
     @model_validator(mode="after")
     def _every_stage_configured(self) -> "Pipeline":
         missing = [s.value for s in STAGE_ORDER if s not in self.stages]
         if missing:
             raise ValueError(f"pipeline {self.id!r} has no configuration for stage(s) {', '.join(missing)}")
+        if self.contract is not None and self.approvals is None:
+            raise ValueError(
+                f"pipeline {self.id!r}: contract review needs an approvals policy (its people sign off)"
+            )
         return self
 
     def stage(self, stage: Stage) -> StageConfig:
@@ -68,8 +76,14 @@ class PipelineCatalog(BaseModel):
             raise PipelineConfigError(
                 f"{source}: expected a [pipelines.<id>] table with at least one pipeline"
             )
+        people = data.get("people", [])
         try:
-            return cls(pipelines={pid: Pipeline(id=pid, **body) for pid, body in raw.items()})
+            pipelines = {}
+            for pid, body in raw.items():
+                if isinstance(body.get("approvals"), Mapping):  # the people directory is shared
+                    body = {**body, "approvals": {"approvers": people, **body["approvals"]}}
+                pipelines[pid] = Pipeline(id=pid, **body)
+            return cls(pipelines=pipelines)
         except (ValidationError, TypeError) as err:
             raise PipelineConfigError(f"{source}: invalid pipeline configuration:\n{err}") from err
 

@@ -1,11 +1,16 @@
 """Small builders shared by the tests."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import count
 
-from domain.commands import AdvanceStage, OpenOpportunity
-from domain.events import EventMeta
+from domain.commands import AdvanceStage, DecideContract, OpenOpportunity, SubmitContract
+from domain.contracts import Contract, expected_total
+from domain.events import DomainEvent, EventMeta
+from domain.negotiation import decide_contract_checked, decide_contract_submit, decide_legal
+from domain.opportunity import OpportunityState, apply
+from domain.pipeline import Pipeline
 from domain.stages import Stage
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -48,3 +53,33 @@ def open_cmd(opportunity_id: str = "opp-1", pipeline: str = "software", **kw: ob
 
 def advance_to(stage: Stage, **kw: object) -> AdvanceStage:
     return AdvanceStage.model_validate({"to_stage": stage, "facts": ALL_FACTS, **kw})
+
+
+def good_contract(state: OpportunityState, **kw: object) -> Contract:
+    """A contract that passes every clause check for the deal as it stands."""
+    fields: dict[str, object] = {
+        "contract_id": f"{state.opportunity_id}-contract",
+        "total": expected_total(state.amount, state.approved_discount),
+        "discount": state.approved_discount,
+        "payment_terms_days": 30,
+        "liability_cap": Decimal(1_000_000),
+    }
+    fields.update(kw)
+    return Contract.model_validate(fields)
+
+
+def sign_contract(
+    state: OpportunityState, pipeline: Pipeline, meta: EventMeta
+) -> tuple[OpportunityState, list[DomainEvent]]:
+    """Submit a good contract, pass the clause checks and legal's sign-off, all at `meta`'s time."""
+    steps: list[Callable[[OpportunityState, EventMeta], list[DomainEvent]]] = [
+        lambda s, m: decide_contract_submit(s, pipeline, SubmitContract(contract=good_contract(s)), m),
+        lambda s, m: decide_contract_checked(s, [], m),
+        lambda s, m: decide_legal(s, pipeline, DecideContract(by="lin.ma"), m),
+    ]
+    events: list[DomainEvent] = []
+    for n, step in enumerate(steps):
+        for event in step(state, meta.model_copy(update={"event_id": f"{meta.event_id}-c{n}"})):
+            state = apply(state, event)
+            events.append(event)
+    return state, events

@@ -18,7 +18,7 @@ from domain.pipeline import load_catalog
 from domain.stages import LossReason, Stage
 from projections.cycle_times import CycleTimeReport, Period, cycle_time_report
 from projections.event_store import EventStore
-from tests.factories import ALL_FACTS, T0, open_cmd
+from tests.factories import ALL_FACTS, T0, open_cmd, sign_contract
 
 CATALOG = load_catalog()
 FAR = T0 + timedelta(days=3650)
@@ -38,6 +38,9 @@ def script(oid: str, owner: str, pipeline: str, steps: list[tuple[float, str]]) 
         elif what == "reopen":
             event = decide_reopen(state, Reopen(), meta)
         else:
+            if what == "deal":
+                state, signed = sign_contract(state, pipe, meta)
+                events.extend(signed)
             event = decide_advance(state, pipe, AdvanceStage(to_stage=Stage(what), facts=ALL_FACTS), meta)
         state = apply(state, event)
         events.append(event)

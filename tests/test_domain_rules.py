@@ -18,7 +18,7 @@ from domain.opportunity import (
 )
 from domain.pipeline import Pipeline, load_catalog
 from domain.stages import STAGE_ORDER, LossReason, Stage
-from tests.factories import T0, advance_to, meta, open_cmd
+from tests.factories import T0, advance_to, meta, open_cmd, sign_contract
 
 CATALOG = load_catalog()
 SOFTWARE = CATALOG.get("software")
@@ -37,6 +37,8 @@ def at_stage(stage: Stage, pipeline: Pipeline = SOFTWARE) -> OpportunityState:
         nxt = state.stage.next
         assert nxt is not None
         facts = {c: "x" for c in pipeline.stage(state.stage).exit_criteria}
+        if nxt is Stage.DEAL:
+            state, _ = sign_contract(state, pipeline, meta(day))
         state = apply(
             state, decide_advance(state, pipeline, AdvanceStage(to_stage=nxt, facts=facts), meta(day))
         )
@@ -80,7 +82,7 @@ def test_open_refuses_pipeline_mismatch() -> None:
 def test_happy_path_through_all_seven_stages_records_a_closed_timeline() -> None:
     state = at_stage(Stage.AFTER_SALES)
     assert [v.stage for v in state.timeline] == list(STAGE_ORDER)
-    assert state.version == 7
+    assert state.version == 10  # 7 moves and the contract's submission, checks and sign-off
     for day, visit in enumerate(state.timeline):
         assert visit.entered_at == meta(day).occurred_at
     assert all(v.exited_at == n.entered_at for v, n in zip(state.timeline, state.timeline[1:], strict=False))
@@ -91,6 +93,8 @@ def test_happy_path_through_all_seven_stages_records_a_closed_timeline() -> None
 @pytest.mark.parametrize("target", STAGE_ORDER)
 def test_only_the_next_stage_is_allowed(stage: Stage, target: Stage) -> None:
     state = at_stage(stage)
+    if stage is Stage.NEGOTIATION:  # closing needs a signed-off contract (test_negotiation_rules)
+        state, _ = sign_contract(state, SOFTWARE, meta(29))
     if target == stage.next:
         assert decide_advance(state, SOFTWARE, advance_to(target), meta(30)).to_stage == target
     else:

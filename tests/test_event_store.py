@@ -9,15 +9,15 @@ from domain.commands import AdvanceStage
 from domain.events import DomainEvent, EventMeta
 from domain.opportunity import apply, decide_advance, decide_open, replay
 from domain.pipeline import load_catalog
-from domain.stages import STAGE_ORDER
+from domain.stages import STAGE_ORDER, Stage
 from projections.event_store import EventConflictError, EventStore
-from tests.factories import ALL_FACTS, T0, open_cmd
+from tests.factories import ALL_FACTS, T0, open_cmd, sign_contract
 
 SOFTWARE = load_catalog().get("software")
 
 
 def lifecycle(opportunity_id: str) -> list[DomainEvent]:
-    """All seven stages' events of one opportunity, one day apart."""
+    """All seven stages' events of one opportunity, one day apart (10 events with the contract's)."""
     events: list[DomainEvent] = [
         decide_open(
             open_cmd(opportunity_id), SOFTWARE, EventMeta(event_id=f"{opportunity_id}-1", occurred_at=T0)
@@ -26,6 +26,9 @@ def lifecycle(opportunity_id: str) -> list[DomainEvent]:
     state = apply(None, events[0])
     for day, stage in enumerate(STAGE_ORDER[1:], start=1):
         meta = EventMeta(event_id=f"{opportunity_id}-{day + 1}", occurred_at=T0 + timedelta(days=day))
+        if stage is Stage.DEAL:
+            state, signed = sign_contract(state, SOFTWARE, meta)
+            events.extend(signed)
         events.append(decide_advance(state, SOFTWARE, AdvanceStage(to_stage=stage, facts=ALL_FACTS), meta))
         state = apply(state, events[-1])
     return events
@@ -34,19 +37,19 @@ def lifecycle(opportunity_id: str) -> list[DomainEvent]:
 async def test_append_then_read_back_gives_the_same_events(store: EventStore) -> None:
     events = lifecycle("opp-a")
     result = await store.append(events)
-    assert (result.stored, result.already_present) == (7, 0)
+    assert (result.stored, result.already_present) == (10, 0)
     assert await store.read_stream("opp-a") == events
     state = replay(await store.read_stream("opp-a"))
     assert state is not None
-    assert state.version == 7
+    assert state.version == 10
 
 
 async def test_appending_twice_stores_once(store: EventStore) -> None:
     events = lifecycle("opp-b")
     await store.append(events[:4])
     result = await store.append(events)  # a retried activity re-sends what it already stored
-    assert (result.stored, result.already_present) == (3, 4)
-    assert (await store.stream_versions(["opp-b"]))["opp-b"] == [1, 2, 3, 4, 5, 6, 7]
+    assert (result.stored, result.already_present) == (6, 4)
+    assert (await store.stream_versions(["opp-b"]))["opp-b"] == list(range(1, 11))
 
 
 async def test_a_different_event_at_a_taken_version_is_refused(store: EventStore) -> None:
@@ -68,11 +71,11 @@ async def test_concurrent_writers_lose_nothing_and_positions_follow_commit_order
 
     await asyncio.gather(*(writer(events) for events in streams.values()))
     versions = await store.stream_versions(list(streams))
-    assert versions == {sid: [1, 2, 3, 4, 5, 6, 7] for sid in streams}
+    assert versions == {sid: list(range(1, 11)) for sid in streams}
     async with store.pool.connection() as conn:
         cur = await conn.execute("SELECT position, xmin::text::bigint FROM events ORDER BY position")
         rows = await cur.fetchall()
-    assert len(rows) == 30 * 7
+    assert len(rows) == 30 * 10
     # Appends are serialised, so a later position never belongs to an earlier transaction.
     xids = [int(str(r[1])) for r in rows]
     assert xids == sorted(xids)

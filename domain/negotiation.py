@@ -1,0 +1,252 @@
+"""Rules for the negotiation work: discount requests and decisions, contract review, and what the
+workflow's timers do when nobody answers. Each `decide_*` returns the events a command produces
+(versions continuing the stream) or raises `RuleViolation`.
+"""
+
+from collections.abc import Callable
+
+from domain.approvals import (
+    OWNER_LEVEL,
+    ApprovalPolicy,
+    RequestStatus,
+    check_request,
+    check_vote,
+    vote_outcome,
+)
+from domain.commands import DecideContract, DecideDiscount, RequestDiscount, SubmitContract
+from domain.contracts import ClauseFailure, ContractPolicy, ReviewStatus
+from domain.errors import RuleViolation
+from domain.events import (
+    ContractChecked,
+    ContractSubmitted,
+    DiscountApproved,
+    DiscountEscalated,
+    DiscountExpired,
+    DiscountRejected,
+    DiscountRequested,
+    DiscountVoted,
+    DomainEvent,
+    EventMeta,
+    LegalDecided,
+    LegalReviewEscalated,
+    LegalReviewExpired,
+)
+from domain.opportunity import OpportunityState
+from domain.pipeline import Pipeline
+from domain.stages import Stage
+
+DISCOUNT_STAGES = (Stage.PROPOSAL, Stage.NEGOTIATION)
+
+
+class _Stream:
+    """Numbers the events one command produces, continuing the opportunity's stream."""
+
+    def __init__(self, state: OpportunityState, meta: EventMeta) -> None:
+        self._base = {"opportunity_id": state.opportunity_id, "occurred_at": meta.occurred_at}
+        self._version = state.version
+        self._event_id = meta.event_id
+        self.events: list[DomainEvent] = []
+
+    def add(self, make: Callable[..., DomainEvent], **fields: object) -> None:
+        self._version += 1
+        n = len(self.events)
+        event_id = self._event_id if n == 0 else f"{self._event_id}.{n}"
+        self.events.append(make(**self._base, version=self._version, event_id=event_id, **fields))
+
+
+def _policy(pipeline: Pipeline) -> ApprovalPolicy:
+    if pipeline.approvals is None:
+        raise RuleViolation("approvals-configured", f"pipeline {pipeline.id!r} grants no discounts")
+    return pipeline.approvals
+
+
+def _contract_policy(pipeline: Pipeline) -> ContractPolicy:
+    if pipeline.contract is None:
+        raise RuleViolation("contract-configured", f"pipeline {pipeline.id!r} has no contract review")
+    return pipeline.contract
+
+
+def _require_open(state: OpportunityState, action: str, stages: tuple[Stage, ...]) -> None:
+    if state.lost is not None:
+        raise RuleViolation("not-while-lost", f"cannot {action}: {state.opportunity_id} is lost")
+    if state.stage not in stages:
+        names = " or ".join(s.value for s in stages)
+        raise RuleViolation("stage-allows", f"cannot {action} in {state.stage}; only in {names}")
+
+
+def _level_name(policy: ApprovalPolicy, level: int | None) -> str:
+    return OWNER_LEVEL if level is None else policy.levels[level].name
+
+
+def decide_discount_request(
+    state: OpportunityState, pipeline: Pipeline, cmd: RequestDiscount, meta: EventMeta
+) -> list[DomainEvent]:
+    policy = _policy(pipeline)
+    _require_open(state, "request a discount", DISCOUNT_STAGES)
+    level = check_request(policy, cmd.discount, state.amount)
+    current = state.discount_request
+    supersedes = current.request_id if current and current.status is RequestStatus.PENDING else None
+    out = _Stream(state, meta)
+    name = _level_name(policy, level)
+    out.add(
+        DiscountRequested,
+        request_id=meta.event_id,
+        discount=cmd.discount,
+        amount=state.amount,
+        level=level,
+        level_name=name,
+        supersedes=supersedes,
+        comment=cmd.comment,
+    )
+    if level is None:  # within the owner's own authority
+        out.add(
+            DiscountApproved,
+            request_id=meta.event_id,
+            discount=cmd.discount,
+            level=None,
+            level_name=name,
+            approvers=(state.owner,),
+        )
+    return out.events
+
+
+def decide_discount_vote(
+    state: OpportunityState, pipeline: Pipeline, cmd: DecideDiscount, meta: EventMeta
+) -> list[DomainEvent]:
+    policy = _policy(pipeline)
+    request = state.discount_request
+    approver = check_vote(policy, request, state.owner, cmd.approver)
+    assert request is not None  # check_vote guarantees it
+    assert request.level is not None
+    level, name = request.level, _level_name(policy, request.level)
+    out = _Stream(state, meta)
+    out.add(
+        DiscountVoted,
+        request_id=request.request_id,
+        approver=approver.name,
+        role=approver.role,
+        approve=cmd.approve,
+        comment=cmd.comment,
+        level=level,
+        level_name=name,
+    )
+    after = request.model_copy(update={"votes": {**request.votes, approver.name: cmd.approve}})
+    outcome = vote_outcome(policy, after, state.owner)
+    if outcome is RequestStatus.APPROVED:
+        approvers = tuple(n for n, ok in after.votes.items() if ok)
+        out.add(
+            DiscountApproved,
+            request_id=request.request_id,
+            discount=request.discount,
+            level=level,
+            level_name=name,
+            approvers=approvers,
+        )
+    elif outcome is RequestStatus.REJECTED:
+        out.add(
+            DiscountRejected,
+            request_id=request.request_id,
+            level=level,
+            level_name=name,
+            approver=approver.name,
+            comment=cmd.comment,
+        )
+    return out.events
+
+
+def decide_discount_timeout(
+    state: OpportunityState, pipeline: Pipeline, meta: EventMeta
+) -> list[DomainEvent]:
+    """Nobody decided in time: escalate to the next level that may decide, or expire at the top."""
+    policy = _policy(pipeline)
+    request = state.discount_request
+    if request is None or request.status is not RequestStatus.PENDING or request.level is None:
+        return []
+    out = _Stream(state, meta)
+    nxt = policy.next_level(request.level, request.discount, request.amount)
+    if nxt is None:
+        out.add(
+            DiscountExpired,
+            request_id=request.request_id,
+            level=request.level,
+            level_name=_level_name(policy, request.level),
+        )
+    else:
+        out.add(
+            DiscountEscalated,
+            request_id=request.request_id,
+            from_level=request.level,
+            to_level=nxt,
+            level_name=_level_name(policy, nxt),
+        )
+    return out.events
+
+
+def decide_contract_submit(
+    state: OpportunityState, pipeline: Pipeline, cmd: SubmitContract, meta: EventMeta
+) -> list[DomainEvent]:
+    _contract_policy(pipeline)
+    _require_open(state, "submit a contract", (Stage.NEGOTIATION,))
+    review = state.contract
+    if review is not None and review.status in (ReviewStatus.CHECKING, ReviewStatus.AWAITING_LEGAL):
+        raise RuleViolation(
+            "one-review-at-a-time", f"contract {review.contract.contract_id} is still under review"
+        )
+    if review is not None and review.status is ReviewStatus.SIGNED_OFF:
+        raise RuleViolation(
+            "contract-signed", f"contract {review.contract.contract_id} is already signed off"
+        )
+    if cmd.contract.total < 0 or cmd.contract.payment_terms_days < 0:
+        raise RuleViolation("amount-not-negative", "contract total and payment terms must not be negative")
+    out = _Stream(state, meta)
+    out.add(ContractSubmitted, contract=cmd.contract)
+    return out.events
+
+
+def decide_contract_checked(
+    state: OpportunityState, failures: list[ClauseFailure], meta: EventMeta
+) -> list[DomainEvent]:
+    review = state.contract
+    if review is None or review.status is not ReviewStatus.CHECKING:
+        return []
+    out = _Stream(state, meta)
+    out.add(ContractChecked, contract_id=review.contract.contract_id, failures=tuple(failures))
+    return out.events
+
+
+def decide_legal(
+    state: OpportunityState, pipeline: Pipeline, cmd: DecideContract, meta: EventMeta
+) -> list[DomainEvent]:
+    contract_policy = _contract_policy(pipeline)
+    review = state.contract
+    if review is None or review.status is not ReviewStatus.AWAITING_LEGAL:
+        status = review.status.value if review else "no contract"
+        raise RuleViolation("legal-review-open", f"no contract is waiting for legal sign-off ({status})")
+    person = _policy(pipeline).approver(cmd.by)
+    if person.role not in (contract_policy.legal_role, contract_policy.legal_lead_role):
+        raise RuleViolation("legal-role", f"{cmd.by} ({person.role}) cannot sign off contracts; legal must")
+    if cmd.by == state.owner:
+        raise RuleViolation("no-self-approval", f"{cmd.by} owns this deal")
+    out = _Stream(state, meta)
+    out.add(
+        LegalDecided,
+        contract_id=review.contract.contract_id,
+        by=cmd.by,
+        role=person.role,
+        approve=cmd.approve,
+        comment=cmd.comment,
+    )
+    return out.events
+
+
+def decide_legal_timeout(state: OpportunityState, meta: EventMeta) -> list[DomainEvent]:
+    """Legal did not answer: ask the legal lead, then let the review expire."""
+    review = state.contract
+    if review is None or review.status is not ReviewStatus.AWAITING_LEGAL:
+        return []
+    out = _Stream(state, meta)
+    if review.escalated:
+        out.add(LegalReviewExpired, contract_id=review.contract.contract_id)
+    else:
+        out.add(LegalReviewEscalated, contract_id=review.contract.contract_id)
+    return out.events
