@@ -19,7 +19,16 @@ from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, W
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.commands import AdvanceStage, MarkLost, OpenOpportunity, Reopen
+from domain.commands import (
+    AdvanceStage,
+    DecideContract,
+    DecideDiscount,
+    MarkLost,
+    OpenOpportunity,
+    Reopen,
+    RequestDiscount,
+    SubmitContract,
+)
 from domain.errors import RuleViolation
 from domain.events import EventMeta
 from domain.opportunity import OpportunityState, decide_open
@@ -95,6 +104,33 @@ class DealClient:
         return await _update(
             opportunity_id,
             lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.reopen, cmd),
+        )
+
+    async def request_discount(self, opportunity_id: str, cmd: RequestDiscount) -> OpportunityState:
+        return await _update(
+            opportunity_id,
+            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.request_discount, cmd),
+        )
+
+    async def decide_discount(self, opportunity_id: str, cmd: DecideDiscount) -> OpportunityState:
+        """A manager's (or director's) approval or rejection, with their identity and a comment."""
+        return await _update(
+            opportunity_id,
+            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.decide_discount, cmd),
+        )
+
+    async def submit_contract(self, opportunity_id: str, cmd: SubmitContract) -> OpportunityState:
+        """Submit the drafted contract; returns once the clause checks have run (see `state.contract`)."""
+        return await _update(
+            opportunity_id,
+            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.submit_contract, cmd),
+        )
+
+    async def decide_contract(self, opportunity_id: str, cmd: DecideContract) -> OpportunityState:
+        """Legal's sign-off or rejection."""
+        return await _update(
+            opportunity_id,
+            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.decide_contract, cmd),
         )
 
     async def show(self, opportunity_id: str) -> OpportunityState:

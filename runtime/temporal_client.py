@@ -4,6 +4,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from activities.contract_activities import check_contract
 from activities.event_store_activities import EventStoreActivities
 from projections.event_store import EventStore
 from runtime.settings import TASK_QUEUE
@@ -22,6 +23,6 @@ def create_worker(
         client,
         task_queue=task_queue,
         workflows=[OpportunityWorkflow],
-        activities=[activities.append_events],
+        activities=[activities.append_events, check_contract],
         max_concurrent_activities=max_concurrent_activities,
     )

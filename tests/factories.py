@@ -4,6 +4,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import count
+from typing import TYPE_CHECKING
 
 from domain.commands import AdvanceStage, DecideContract, OpenOpportunity, SubmitContract
 from domain.contracts import Contract, expected_total
@@ -11,7 +12,10 @@ from domain.events import DomainEvent, EventMeta
 from domain.negotiation import decide_contract_checked, decide_contract_submit, decide_legal
 from domain.opportunity import OpportunityState, apply
 from domain.pipeline import Pipeline
-from domain.stages import Stage
+from domain.stages import STAGE_ORDER, Stage
+
+if TYPE_CHECKING:
+    from runtime.deal_client import DealClient
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 _ids = count(1)
@@ -83,3 +87,19 @@ def sign_contract(
             state = apply(state, event)
             events.append(event)
     return state, events
+
+
+async def sign_off(deals: "DealClient", opportunity_id: str) -> None:
+    """Through the workflow: submit a contract that passes the checks and have legal sign it."""
+    state = await deals.show(opportunity_id)
+    await deals.submit_contract(opportunity_id, SubmitContract(contract=good_contract(state)))
+    await deals.decide_contract(opportunity_id, DecideContract(by="lin.ma", comment="approved"))
+
+
+async def through_all_stages(
+    deals: "DealClient", opportunity_id: str, facts: dict[str, str] = ALL_FACTS
+) -> None:
+    for stage in STAGE_ORDER[1:]:
+        if stage is Stage.DEAL:
+            await sign_off(deals, opportunity_id)
+        await deals.advance(opportunity_id, AdvanceStage(to_stage=stage, facts=facts))

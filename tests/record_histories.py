@@ -25,7 +25,7 @@ from runtime.binaries import find_binary
 from runtime.deal_client import DealClient, DealRefused
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.temporal_client import create_worker
-from tests.factories import ALL_FACTS, advance_to, open_cmd
+from tests.factories import ALL_FACTS, advance_to, open_cmd, sign_off
 
 HISTORIES = Path(__file__).with_name("histories")
 Scenario = Callable[[DealClient, WorkflowEnvironment, str], Awaitable[None]]
@@ -35,6 +35,8 @@ async def happy_path(deals: DealClient, env: WorkflowEnvironment, oid: str) -> N
     handle = await deals.open(open_cmd(oid))
     for stage in STAGE_ORDER[1:]:
         await env.sleep(timedelta(days=3))
+        if stage is Stage.DEAL:
+            await sign_off(deals, oid)
         await deals.advance(oid, advance_to(stage))
     await handle.result()
 
@@ -48,6 +50,8 @@ async def lost_and_reopened(deals: DealClient, env: WorkflowEnvironment, oid: st
     await env.sleep(timedelta(days=20))
     await deals.reopen(oid, Reopen(note="rival failed to deliver"))
     for stage in STAGE_ORDER[2:]:
+        if stage is Stage.DEAL:
+            await sign_off(deals, oid)
         await deals.advance(oid, AdvanceStage(to_stage=stage, facts=ALL_FACTS))
     await handle.result()
 

@@ -13,7 +13,7 @@ from domain.opportunity import replay
 from domain.stages import STAGE_ORDER, LossReason, Stage
 from projections.event_store import EventStore
 from runtime.deal_client import DealClient, DealRefused
-from tests.factories import ALL_FACTS, advance_to, open_cmd
+from tests.factories import advance_to, open_cmd, sign_off, through_all_stages
 
 
 def new_id() -> str:
@@ -27,16 +27,18 @@ async def test_happy_path_through_all_seven_stages(
     handle = await deals.open(open_cmd(oid))
     for days, stage in zip([2, 5, 10, 7, 14, 3], STAGE_ORDER[1:], strict=True):
         await time_skipping_env.sleep(timedelta(days=days))
+        if stage is Stage.DEAL:
+            await sign_off(deals, oid)
         state = await deals.advance(oid, advance_to(stage))
         assert state.stage is stage
     final = await handle.result()
     assert final.stage is Stage.AFTER_SALES
-    assert final.version == 7
+    assert final.version == 10  # 7 moves, the contract's submission, clause checks and sign-off
 
     gaps = [b.entered_at - a.entered_at for a, b in zip(final.timeline, final.timeline[1:], strict=False)]
     assert [round(g / timedelta(days=1), 2) for g in gaps] == [2, 5, 10, 7, 14, 3]
     stored = await store.read_stream(oid)
-    assert [e.version for e in stored] == list(range(1, 8))
+    assert [e.version for e in stored] == list(range(1, 11))
     assert replay(stored) == final  # the store and the workflow agree to the last field
 
 
@@ -116,12 +118,11 @@ async def test_second_start_with_the_same_id_is_refused(deals: DealClient, store
     oid = new_id()
     handle = await deals.open(open_cmd(oid))
     await _refused(deals.open(open_cmd(oid, owner="bob")), "unique-opportunity-id")
-    for stage in STAGE_ORDER[1:]:
-        await deals.advance(oid, AdvanceStage(to_stage=stage, facts=ALL_FACTS))
+    await through_all_stages(deals, oid)
     await handle.result()
     # still refused once the first workflow has completed
     await _refused(deals.open(open_cmd(oid, owner="bob")), "unique-opportunity-id")
-    assert len(await store.read_stream(oid)) == 7
+    assert len(await store.read_stream(oid)) == 10
     assert (await deals.show(oid)).owner == "alice"
 
 

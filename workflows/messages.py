@@ -1,13 +1,17 @@
 """Payloads that cross the Temporal boundary (workflow input, activity input)."""
 
+from decimal import Decimal
+
 from pydantic import BaseModel, ConfigDict
 
 from domain.commands import OpenOpportunity
+from domain.contracts import Contract, ContractPolicy
 from domain.events import DomainEvent
 from domain.pipeline import Pipeline
 
 # Activity names, shared by the workflow that calls them and the worker that runs them.
 APPEND_EVENTS = "append_events"
+CHECK_CONTRACT = "check_contract"
 
 
 class StartOpportunity(BaseModel):
@@ -21,3 +25,10 @@ class StartOpportunity(BaseModel):
 
 class EventBatch(BaseModel):
     events: list[DomainEvent]
+
+
+class ContractCheckRequest(BaseModel):
+    contract: Contract
+    policy: ContractPolicy
+    quote: Decimal
+    approved_discount: Decimal

@@ -1,24 +1,47 @@
 """One durable workflow per opportunity; its workflow id is the opportunity id.
 
-Moves arrive as updates. Each validator asks the domain whether the move is allowed, so a refused
-move is rejected before it reaches history and changes nothing. An accepted move becomes a domain
-event: applied to the state at once (synchronously, so concurrent handlers see a consistent state),
-then appended to the event store by an activity before the update returns. Appends run one at a time
-under a lock, so the store receives each stream in version order.
+Moves and decisions arrive as updates. Each validator asks the domain whether the command is
+allowed, so a refused one is rejected before it reaches history and changes nothing. An accepted
+command becomes domain events: applied to the state at once (synchronously, so concurrent handlers
+see a consistent state), then appended to the event store by an activity before the update returns.
+Appends run one at a time under a lock, so the store receives each stream in version order.
+
+The run loop owns every timer: it sleeps until the earliest deadline (an unanswered discount
+request, a silent legal review) or until the state changes, whichever comes first, and then asks
+the domain what the deadline means (escalate, expire).
 """
 
 import asyncio
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.commands import AdvanceStage, MarkLost, Reopen
+    from domain.approvals import RequestStatus
+    from domain.commands import (
+        AdvanceStage,
+        DecideContract,
+        DecideDiscount,
+        MarkLost,
+        Reopen,
+        RequestDiscount,
+        SubmitContract,
+    )
+    from domain.contracts import ClauseFailure, ReviewStatus
     from domain.errors import RuleViolation
     from domain.events import DomainEvent, EventMeta
+    from domain.negotiation import (
+        decide_contract_checked,
+        decide_contract_submit,
+        decide_discount_request,
+        decide_discount_timeout,
+        decide_discount_vote,
+        decide_legal,
+        decide_legal_timeout,
+    )
     from domain.opportunity import (
         OpportunityState,
         apply,
@@ -29,9 +52,19 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.stages import Stage
     from workflows import search_attributes as sa
-    from workflows.messages import APPEND_EVENTS, EventBatch, StartOpportunity
+    from workflows.messages import (
+        APPEND_EVENTS,
+        CHECK_CONTRACT,
+        ContractCheckRequest,
+        EventBatch,
+        StartOpportunity,
+    )
 
-_APPEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+_ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+_ACTIVITY_TIMEOUT = timedelta(seconds=10)
+
+Decision = DomainEvent | list[DomainEvent]
+Decide = Callable[[EventMeta], Decision]
 
 
 def _refusal(err: RuleViolation) -> ApplicationError:
@@ -61,7 +94,8 @@ class OpportunityWorkflow:
             raise _refusal(self._refused)
         self._publish()
         await self._save()
-        await workflow.wait_condition(lambda: self._state.stage is Stage.AFTER_SALES)
+        while self._state.stage is not Stage.AFTER_SALES:
+            await self._wait_for_change_or_deadline()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
@@ -97,34 +131,130 @@ class OpportunityWorkflow:
     def _validate_reopen(self, cmd: Reopen) -> None:
         self._validate(lambda meta: decide_reopen(self._state, cmd, meta))
 
+    @workflow.update
+    async def request_discount(self, cmd: RequestDiscount) -> OpportunityState:
+        return await self._handle(
+            lambda meta: decide_discount_request(self._state, self._pipeline, cmd, meta)
+        )
+
+    @request_discount.validator
+    def _validate_request_discount(self, cmd: RequestDiscount) -> None:
+        self._validate(lambda meta: decide_discount_request(self._state, self._pipeline, cmd, meta))
+
+    @workflow.update
+    async def decide_discount(self, cmd: DecideDiscount) -> OpportunityState:
+        return await self._handle(lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta))
+
+    @decide_discount.validator
+    def _validate_decide_discount(self, cmd: DecideDiscount) -> None:
+        self._validate(lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta))
+
+    @workflow.update
+    async def submit_contract(self, cmd: SubmitContract) -> OpportunityState:
+        """Record the contract, run the clause checks, and return with their verdict."""
+        await self._handle(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
+        assert self._pipeline.contract is not None  # decide_contract_submit refuses otherwise
+        failures: list[ClauseFailure] = await workflow.execute_activity(
+            CHECK_CONTRACT,
+            ContractCheckRequest(
+                contract=cmd.contract,
+                policy=self._pipeline.contract,
+                quote=self._state.amount,
+                approved_discount=self._state.approved_discount,
+            ),
+            result_type=list[ClauseFailure],
+            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry_policy=_ACTIVITY_RETRY,
+        )
+        return await self._handle(lambda meta: decide_contract_checked(self._state, failures, meta))
+
+    @submit_contract.validator
+    def _validate_submit_contract(self, cmd: SubmitContract) -> None:
+        self._validate(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
+
+    @workflow.update
+    async def decide_contract(self, cmd: DecideContract) -> OpportunityState:
+        return await self._handle(lambda meta: decide_legal(self._state, self._pipeline, cmd, meta))
+
+    @decide_contract.validator
+    def _validate_decide_contract(self, cmd: DecideContract) -> None:
+        self._validate(lambda meta: decide_legal(self._state, self._pipeline, cmd, meta))
+
+    # --- timers --------------------------------------------------------------------------------
+
+    def _next_deadline(self) -> tuple[datetime, Decide] | None:
+        """The earliest pending deadline and what to decide when it passes."""
+        deadlines: list[tuple[datetime, Decide]] = []
+        request, policy = self._state.discount_request, self._pipeline.approvals
+        if request and policy and request.status is RequestStatus.PENDING and request.level is not None:
+            deadlines.append(
+                (
+                    request.level_since + timedelta(hours=policy.timeout_hours),
+                    lambda meta: decide_discount_timeout(self._state, self._pipeline, meta),
+                )
+            )
+        review, contract_policy = self._state.contract, self._pipeline.contract
+        if review and contract_policy and review.status is ReviewStatus.AWAITING_LEGAL:
+            hours = (
+                contract_policy.legal_escalation_hours
+                if review.escalated
+                else contract_policy.legal_timeout_hours
+            )
+            deadlines.append(
+                (
+                    review.since + timedelta(hours=hours),
+                    lambda meta: decide_legal_timeout(self._state, meta),
+                )
+            )
+        return min(deadlines, key=lambda d: d[0], default=None)
+
+    async def _wait_for_change_or_deadline(self) -> None:
+        version = self._state.version
+        due = self._next_deadline()
+        timeout = None if due is None else max(due[0] - workflow.now(), timedelta(milliseconds=1))
+        try:
+            await workflow.wait_condition(lambda: self._state.version != version, timeout=timeout)
+        except TimeoutError:
+            assert due is not None
+            self._emit(self._decide(due[1]))
+            await self._save()
+
     # --- machinery -----------------------------------------------------------------------------
 
     def _meta(self) -> EventMeta:
         return EventMeta(event_id=str(workflow.uuid4()), occurred_at=workflow.now())
 
-    def _validate(self, decide: Callable[[EventMeta], DomainEvent]) -> None:
+    def _validate(self, decide: Decide) -> None:
         # Validators must not touch workflow state or the deterministic RNG: use a placeholder id.
         try:
             decide(EventMeta(event_id="validation", occurred_at=workflow.now()))
         except RuleViolation as err:
             raise _refusal(err) from None
 
-    async def _handle(self, decide: Callable[[EventMeta], DomainEvent]) -> OpportunityState:
-        # The state may have moved between validation and here (another update ran): decide again.
+    def _decide(self, decide: Decide) -> Sequence[DomainEvent]:
         try:
-            event = decide(self._meta())
+            decision = decide(self._meta())
         except RuleViolation as err:
             raise _refusal(err) from None
-        self._state = apply(self._state, event)
-        self._unsaved.append(event)
-        self._publish()
-        workflow.logger.info(
-            "%s",
-            event.type,
-            extra={"opportunity_id": self._state.opportunity_id, "stage": self._state.status},
-        )
+        return decision if isinstance(decision, list) else [decision]
+
+    async def _handle(self, decide: Decide) -> OpportunityState:
+        # The state may have moved between validation and here (another update ran): decide again.
+        self._emit(self._decide(decide))
         await self._save()
         return self._state
+
+    def _emit(self, events: Sequence[DomainEvent]) -> None:
+        for event in events:
+            self._state = apply(self._state, event)
+            self._unsaved.append(event)
+            workflow.logger.info(
+                "%s",
+                event.type,
+                extra={"opportunity_id": self._state.opportunity_id, "stage": self._state.status},
+            )
+        if events:
+            self._publish()
 
     def _publish(self) -> None:
         s = self._state
@@ -140,12 +270,12 @@ class OpportunityWorkflow:
     async def _save(self) -> None:
         async with self._save_lock:
             if not self._unsaved:
-                return  # an earlier caller's batch already carried our event
+                return  # an earlier caller's batch already carried our events
             batch = list(self._unsaved)
             await workflow.execute_activity(
                 APPEND_EVENTS,
                 EventBatch(events=batch),
-                start_to_close_timeout=timedelta(seconds=10),
-                retry_policy=_APPEND_RETRY,
+                start_to_close_timeout=_ACTIVITY_TIMEOUT,
+                retry_policy=_ACTIVITY_RETRY,
             )
             del self._unsaved[: len(batch)]
