@@ -1,15 +1,21 @@
 """Real servers for the tests: PostgreSQL (embedded, and DATABASE_URL when set) and Temporal."""
 
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import psycopg
 import pytest
 from psycopg.conninfo import make_conninfo
+from temporalio.client import WorkflowHandle
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.commands import OpenOpportunity
+from domain.opportunity import OpportunityState
 from domain.pipeline import load_catalog
 from projections.event_store import EventStore
 from runtime.binaries import find_binary
@@ -17,6 +23,7 @@ from runtime.deal_client import DealClient
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.temporal_client import create_worker
 from workflows import search_attributes as sa
+from workflows.opportunity import OpportunityWorkflow
 
 DATABASE_SERVERS = ["embedded"] + (["external"] if os.environ.get("DATABASE_URL") else [])
 
@@ -64,12 +71,31 @@ async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
         yield env
 
 
+class TrackingDealClient(DealClient):
+    """Remembers what it started, so a test can end its workflows when it is done."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.started: list[str] = []
+
+    async def open(self, cmd: OpenOpportunity) -> WorkflowHandle[OpportunityWorkflow, OpportunityState]:
+        handle = await super().open(cmd)
+        self.started.append(cmd.opportunity_id)
+        return handle
+
+
 @pytest.fixture
 async def deals(time_skipping_env: WorkflowEnvironment, store: EventStore) -> AsyncIterator[DealClient]:
     """A worker on its own task queue, writing to a fresh schema, and the client to drive it."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
+    client = TrackingDealClient(time_skipping_env.client, load_catalog(), task_queue)
     async with create_worker(time_skipping_env.client, store, task_queue):
-        yield DealClient(time_skipping_env.client, load_catalog(), task_queue)
+        yield client
+    # A workflow left waiting on a timer after its worker is gone would stall time skipping for
+    # every later test (the server does not skip while a task waits for a worker): end them.
+    for oid in client.started:
+        with contextlib.suppress(RPCError):
+            await time_skipping_env.client.get_workflow_handle(oid).terminate("test finished")
 
 
 @pytest.fixture(scope="session")
