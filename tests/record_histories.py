@@ -92,7 +92,9 @@ async def discount_escalated_then_approved(deals: DealClient, env: WorkflowEnvir
     await deals.request_discount(oid, RequestDiscount(discount=Decimal(12), comment="matching a rival"))
     await env.sleep(timedelta(hours=50))
     state = await deals.decide_discount(oid, DecideDiscount(approver="hua.zhang", approve=True, comment="ok"))
-    state = await deals.submit_contract(oid, SubmitContract(contract=good_contract(state, liability_cap=None)))
+    state = await deals.submit_contract(
+        oid, SubmitContract(contract=good_contract(state, liability_cap=None))
+    )
     state = await deals.submit_contract(oid, SubmitContract(contract=good_contract(state)))
     await env.sleep(timedelta(hours=80))
     await deals.decide_contract(oid, DecideContract(by="qiang.he", comment="signed by the lead"))
