@@ -19,7 +19,13 @@ from tests.test_cycle_times import script
 
 SOFTWARE = load_catalog().get("software")
 Step = Callable[[OpportunityState, EventMeta], list[DomainEvent]]
-STAGES = [(0, "identify"), (1, "contact"), (2, "needs_analysis"), (3, "proposal"), (4, "negotiation")]
+STAGES: list[tuple[float, str]] = [
+    (0, "identify"),
+    (1, "contact"),
+    (2, "needs_analysis"),
+    (3, "proposal"),
+    (4, "negotiation"),
+]
 
 
 def at(hours: float, tag: str) -> EventMeta:
