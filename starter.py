@@ -7,6 +7,7 @@ Every read command takes --json. Refusals exit with status 2 and name the rule t
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import logging
 import sys
@@ -21,13 +22,25 @@ from rich.markup import escape
 from rich.table import Table
 from temporalio.client import Client
 
-from domain.commands import AdvanceStage, MarkLost, OpenOpportunity, Reopen
+from domain.commands import (
+    AdvanceStage,
+    DecideContract,
+    DecideDiscount,
+    MarkLost,
+    OpenOpportunity,
+    Reopen,
+    RequestDiscount,
+    SubmitContract,
+)
+from domain.contracts import Contract
 from domain.opportunity import OpportunityState
 from domain.pipeline import PipelineCatalog, PipelineConfigError, load_catalog
 from domain.stages import STAGE_ORDER, LossReason, Stage
+from projections.approval_metrics import approval_report
 from projections.cycle_times import Period, cycle_time_report
 from projections.event_store import EventStore
-from projections.report_text import print_report, report_json
+from projections.pending_approvals import pending_approvals
+from projections.report_text import approvals_json, print_approvals, print_report, report_json
 from runtime.deal_client import DealClient, DealRefused
 from runtime.embedded import DEV_SERVER_PORT, endpoints
 from runtime.logging_setup import configure_logging
@@ -118,6 +131,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as-of", type=_date, help="read only events up to this moment (default: --to)")
     p.add_argument("--json", action="store_true")
 
+    discount = sub.add_parser("discount", help="request, approve or reject a discount").add_subparsers(
+        dest="action", required=True
+    )
+    p = discount.add_parser("request", help="the owner asks for a discount (percent off the amount)")
+    p.add_argument("id")
+    p.add_argument("--pct", type=_amount, required=True, help="discount in percent, e.g. 12.5")
+    p.add_argument("--comment", default="")
+    for action in ("approve", "reject"):
+        p = discount.add_parser(action, help=f"{action} the open discount request, as an approver")
+        p.add_argument("id")
+        p.add_argument("--approver", required=True, help="who decides (checked against the policy)")
+        p.add_argument("--comment", default="")
+
+    contract = sub.add_parser("contract", help="submit a contract for review, or sign it off").add_subparsers(
+        dest="action", required=True
+    )
+    p = contract.add_parser("submit", help="submit the drafted contract; the clause checks run at once")
+    p.add_argument("id")
+    p.add_argument("--contract-id", required=True)
+    p.add_argument("--total", type=_amount, required=True, help="contract total (quote less the discount)")
+    p.add_argument("--discount", type=_amount, default=Decimal(0), help="discount in the contract, percent")
+    p.add_argument("--payment-days", type=int, required=True, help="payment terms in days")
+    p.add_argument("--liability-cap", type=_amount, help="liability cap (omit if the contract has none)")
+    for action in ("sign", "reject"):
+        p = contract.add_parser(action, help=f"legal: {action} the contract under review")
+        p.add_argument("id")
+        p.add_argument("--by", required=True, help="a person with the legal (or legal_lead) role")
+        p.add_argument("--comment", default="")
+
+    approvals = sub.add_parser("approvals", help="discount requests waiting for a decision").add_subparsers(
+        dest="action", required=True
+    )
+    p = approvals.add_parser("pending", help="open requests (from the event store)")
+    p.add_argument("--approver", help="only those this person may decide now")
+    p.add_argument("--json", action="store_true")
+
     p = sub.add_parser("pipelines", help="the configured pipelines (DEALFLOW_PIPELINES to use your own file)")
     p.add_argument("--json", action="store_true")
 
@@ -143,6 +192,19 @@ def _print_state(state: OpportunityState) -> None:
     )
     if state.lost:
         console.print(f"  lost in {state.lost.stage}: {state.lost.reason} {state.lost.note}".rstrip())
+    if (req := state.discount_request) is not None:
+        by = f" by {', '.join(req.decided_by)}" if req.decided_by else ""
+        console.print(
+            f"  discount {req.discount}% ({req.status}{by}); approved discount {state.approved_discount}%",
+            highlight=False,
+        )
+    if (review := state.contract) is not None:
+        fails = "; ".join(f"{f.check}: {f.detail}" for f in review.failures)
+        console.print(
+            f"  contract {review.contract.contract_id}: {review.status}"
+            f"{' (escalated to the legal lead)' if review.escalated else ''}{' — ' + fails if fails else ''}",
+            highlight=False,
+        )
     for visit in state.timeline:
         end = f"{visit.exited_at:%Y-%m-%d %H:%M}" if visit.exited_at else "now"
         console.print(f"  {visit.stage:<15} {visit.entered_at:%Y-%m-%d %H:%M} → {end}")
@@ -184,6 +246,32 @@ async def _deal_command(args: argparse.Namespace, settings: Settings, catalog: P
         console.print(table)
         console.print(f"{len(found)} opportunities")
         return
+    if args.command == "discount":
+        if args.action == "request":
+            cmd_r = RequestDiscount(discount=args.pct, comment=args.comment)
+            state = await deals.request_discount(args.id, cmd_r)
+        else:
+            decision = DecideDiscount(
+                approver=args.approver, approve=args.action == "approve", comment=args.comment
+            )
+            state = await deals.decide_discount(args.id, decision)
+        _print_state(state)
+        return
+    if args.command == "contract":
+        if args.action == "submit":
+            draft = Contract(
+                contract_id=args.contract_id,
+                total=args.total,
+                discount=args.discount,
+                payment_terms_days=args.payment_days,
+                liability_cap=args.liability_cap,
+            )
+            state = await deals.submit_contract(args.id, SubmitContract(contract=draft))
+        else:
+            verdict = DecideContract(by=args.by, approve=args.action == "sign", comment=args.comment)
+            state = await deals.decide_contract(args.id, verdict)
+        _print_state(state)
+        return
     if args.command == "advance":
         state = await deals.advance(
             args.id, AdvanceStage(to_stage=Stage(args.to), facts=dict(args.fact), amount=args.amount)
@@ -200,6 +288,34 @@ async def _deal_command(args: argparse.Namespace, settings: Settings, catalog: P
     _print_state(state)
 
 
+async def _pending(args: argparse.Namespace, settings: Settings, catalog: PipelineCatalog) -> None:
+    async with endpoints(settings, temporal=False) as ep:
+        store = await EventStore.open(ep.database_url, max_size=1)
+        try:
+            found = await pending_approvals(store, catalog, args.approver)
+        finally:
+            await store.close()
+    if args.json:
+        print(json.dumps([dataclasses.asdict(p) for p in found], indent=2, default=str))
+        return
+    table = Table(
+        "opportunity", "owner", "discount", "amount", "level", "waiting since", "escalates at", "may decide"
+    )
+    for p in found:
+        table.add_row(
+            p.opportunity_id,
+            p.owner,
+            f"{p.discount}%",
+            f"{p.amount:,.0f}",
+            p.level,
+            f"{p.waiting_since:%Y-%m-%d %H:%M}",
+            f"{p.escalates_at:%Y-%m-%d %H:%M}",
+            ", ".join(p.approvers),
+        )
+    console.print(table)
+    console.print(f"{len(found)} pending")
+
+
 async def _metrics(args: argparse.Namespace, settings: Settings) -> None:
     end = args.end or datetime.now(UTC)
     start = args.start or end - timedelta(days=365)
@@ -211,12 +327,16 @@ async def _metrics(args: argparse.Namespace, settings: Settings) -> None:
         try:
             async with store.pool.connection() as conn:
                 report = await cycle_time_report(conn, period, args.pipeline)
+                approvals = await approval_report(conn, period, args.pipeline)
         finally:
             await store.close()
     if args.json:
-        print(report_json(report))
+        print(
+            json.dumps({**report_json(report), "approvals": approvals_json(approvals)}, indent=2, default=str)
+        )
     else:
         print_report(report, console)
+        print_approvals(approvals, console)
 
 
 def _pipelines(args: argparse.Namespace, catalog: PipelineCatalog) -> None:
@@ -245,6 +365,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
             await run_demo(settings, catalog, console, opportunities=args.opportunities, seed=args.seed)
         elif args.command == "metrics":
             await _metrics(args, settings)
+        elif args.command == "approvals":
+            await _pending(args, settings, catalog)
         elif args.command == "pipelines":
             _pipelines(args, catalog)
         else:

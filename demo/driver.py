@@ -12,7 +12,16 @@ from itertools import groupby
 from temporalio.testing import WorkflowEnvironment
 
 from demo.plan import PlannedMove
-from domain.commands import AdvanceStage, MarkLost, OpenOpportunity, Reopen
+from domain.commands import (
+    AdvanceStage,
+    DecideContract,
+    DecideDiscount,
+    MarkLost,
+    OpenOpportunity,
+    Reopen,
+    RequestDiscount,
+    SubmitContract,
+)
 from runtime.deal_client import DealClient
 
 
@@ -26,6 +35,14 @@ async def apply_move(deals: DealClient, move: PlannedMove) -> None:
             await deals.mark_lost(move.opportunity_id, cmd)
         case Reopen() as cmd:
             await deals.reopen(move.opportunity_id, cmd)
+        case RequestDiscount() as cmd:
+            await deals.request_discount(move.opportunity_id, cmd)
+        case DecideDiscount() as cmd:
+            await deals.decide_discount(move.opportunity_id, cmd)
+        case SubmitContract() as cmd:
+            await deals.submit_contract(move.opportunity_id, cmd)
+        case DecideContract() as cmd:
+            await deals.decide_contract(move.opportunity_id, cmd)
 
 
 async def play(

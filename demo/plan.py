@@ -9,11 +9,32 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
-from domain.commands import AdvanceStage, MarkLost, OpenOpportunity, Reopen
-from domain.pipeline import PipelineCatalog
+from domain.approvals import check_request
+from domain.commands import (
+    AdvanceStage,
+    DecideContract,
+    DecideDiscount,
+    MarkLost,
+    OpenOpportunity,
+    Reopen,
+    RequestDiscount,
+    SubmitContract,
+)
+from domain.contracts import Contract, expected_total
+from domain.errors import RuleViolation
+from domain.pipeline import Pipeline, PipelineCatalog
 from domain.stages import STAGE_ORDER, LossReason, Stage
 
-Command = OpenOpportunity | AdvanceStage | MarkLost | Reopen
+Command = (
+    OpenOpportunity
+    | AdvanceStage
+    | MarkLost
+    | Reopen
+    | RequestDiscount
+    | DecideDiscount
+    | SubmitContract
+    | DecideContract
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +116,91 @@ def _duration(rng: random.Random, rep: Rep, pipeline: str, stage: Stage) -> floa
     return max(0.2, mean * math.exp(rng.gauss(-0.08, 0.4)))
 
 
+DISCOUNTS = (3, 4, 5, 8, 10, 12, 14, 18, 22, 25)
+DISCOUNT_CHANCE = 0.55
+NOBODY_ANSWERS, REJECTED = 0.15, 0.12  # of requests that need an approver
+BAD_CONTRACT, LEGAL_SILENT = 0.12, 0.08
+
+
+def _negotiation(
+    pipeline: Pipeline, oid: str, owner: str, amount: Decimal, day: float, rng: random.Random
+) -> tuple[list[PlannedMove], float]:
+    """The discount request and decisions, then the contract review, that precede closing.
+
+    Returns the moves and the day the last of them happens.
+    """
+    policy, contract_policy = pipeline.approvals, pipeline.contract
+    assert policy is not None
+    assert contract_policy is not None
+    moves: list[PlannedMove] = []
+
+    def at(when: float, cmd: Command) -> None:
+        moves.append(PlannedMove(_at_working_hour(when), oid, cmd))
+
+    approved = Decimal(0)
+    if rng.random() < DISCOUNT_CHANCE:
+        pct = Decimal(rng.choice(DISCOUNTS))
+        try:
+            level = check_request(policy, pct, amount)
+        except RuleViolation:
+            level, pct = -1, Decimal(0)  # beyond policy: the rep does not even ask
+        if pct:
+            day += 1
+            at(day, RequestDiscount(discount=pct, comment="customer asks for a better price"))
+        if level is None:
+            approved = pct
+        elif level >= 0:
+            capable = [n for n in policy.group(level, owner) if policy.approver(n).limit >= pct]
+            fate = rng.random()
+            if fate < NOBODY_ANSWERS or not capable:  # the timer escalates it; the next level decides
+                nxt = policy.next_level(level, pct, amount)
+                deciders = (
+                    [n for n in policy.group(nxt, owner) if policy.approver(n).limit >= pct] if nxt else []
+                )
+                day += policy.timeout_hours / 24 + 0.5
+                if deciders:
+                    at(
+                        day,
+                        DecideDiscount(
+                            approver=deciders[0], approve=True, comment="approved after escalation"
+                        ),
+                    )
+                    approved = pct
+            elif fate < NOBODY_ANSWERS + REJECTED:
+                day += 0.5
+                at(day, DecideDiscount(approver=capable[0], approve=False, comment="margin too thin"))
+            else:
+                voters = capable if policy.levels[level].mode == "all" else capable[:1]
+                for name in voters:
+                    day += 0.3
+                    at(day, DecideDiscount(approver=name, approve=True, comment="fine"))
+                approved = pct
+
+    def draft(n: int, payment_days: int) -> SubmitContract:
+        return SubmitContract(
+            contract=Contract(
+                contract_id=f"{oid}-c{n}",
+                total=expected_total(amount, approved),
+                discount=approved,
+                payment_terms_days=payment_days,
+                liability_cap=amount,
+            )
+        )
+
+    day += 0.5
+    if rng.random() < BAD_CONTRACT:  # payment terms beyond policy: the clause check catches it
+        at(day, draft(1, contract_policy.max_payment_days + 30))
+        day += 1
+    at(day, draft(2, 30))
+    if rng.random() < LEGAL_SILENT:  # legal does not answer: the lead is asked and signs
+        day += contract_policy.legal_timeout_hours / 24 + 0.5
+        at(day, DecideContract(by="qiang.he", comment="signed after escalation"))
+    else:
+        day += 1
+        at(day, DecideContract(by="lin.ma", comment="clauses fine"))
+    return moves, day
+
+
 def _at_working_hour(day: float) -> float:
     """Round to the hour: the driver advances the clock to each distinct hour once."""
     return math.floor(day * 24) / 24
@@ -132,7 +238,7 @@ def plan_team(
                 ),
             )
         )
-        stage, reopened = Stage.IDENTIFY, False
+        stage, reopened, entered = Stage.IDENTIFY, False, day
         while stage is not Stage.AFTER_SALES:
             day += _duration(rng, rep, pipeline, stage)
             if stage.is_open and rng.random() < LOSS_CHANCE[stage.value]:
@@ -145,8 +251,13 @@ def plan_team(
                 reopened = True
                 day += rng.uniform(10, 40)
                 moves.append(PlannedMove(_at_working_hour(day), oid, Reopen(note="customer came back")))
+                entered = day
                 continue
             nxt = STAGE_ORDER[stage.position + 1]
+            if nxt is Stage.DEAL:  # approvals and contract review happen inside negotiation
+                work, done = _negotiation(catalog.get(pipeline), oid, rep.name, amount, entered, rng)
+                moves.extend(work)
+                day = max(day, done + 0.5)
             if nxt is Stage.NEGOTIATION:  # the quote is revised once the proposal is discussed
                 amount = (amount * Decimal(rng.uniform(0.85, 1.05))).quantize(Decimal(1000))
             moves.append(
@@ -160,6 +271,6 @@ def plan_team(
                     ),
                 )
             )
-            stage = nxt
+            stage, entered = nxt, day
     moves.sort(key=lambda m: m.day)  # stable: one deal's moves keep their order
     return moves

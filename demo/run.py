@@ -8,7 +8,9 @@ DATABASE_URL is set). The report is then computed from the stored events alone.
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 
+from psycopg import AsyncConnection
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -18,10 +20,11 @@ from temporalio.testing import WorkflowEnvironment
 from demo.driver import play
 from demo.plan import TEAM, plan_team
 from domain.pipeline import PipelineCatalog
+from projections.approval_metrics import approval_report
 from projections.cycle_times import Period, cycle_time_report
 from projections.event_store import EventStore
 from projections.outcomes import outcomes
-from projections.report_text import print_report
+from projections.report_text import print_approvals, print_report
 from runtime.binaries import find_binary
 from runtime.deal_client import DealClient
 from runtime.embedded import endpoints
@@ -87,6 +90,8 @@ async def run_demo(
             async with store.pool.connection() as conn:
                 result = await outcomes(conn, period)
                 report = await cycle_time_report(conn, period)
+                approvals = await approval_report(conn, period)
+                failed_checks = await _failed_clause_checks(conn, period)
         finally:
             await store.close()
 
@@ -98,7 +103,19 @@ async def run_demo(
         f"{sum(result.open_by_stage.values())} still open"
     )
     print_report(report, console)
+    print_approvals(approvals, console)
+    console.print(f"Contract clause checks that failed (and were redrafted): {failed_checks}")
     _where_next(console, settings, period)
+
+
+async def _failed_clause_checks(conn: AsyncConnection[Any], period: Period) -> int:
+    cur = await conn.execute(
+        "SELECT count(*) FROM events WHERE type = 'ContractChecked' AND payload->'failures' <> '[]'::jsonb"
+        " AND occurred_at >= %s AND occurred_at <= %s",
+        (period.start, period.as_of),
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 def _where(database_url: str, settings: Settings) -> str:

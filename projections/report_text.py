@@ -1,13 +1,12 @@
 """The cycle-time report for people (rich tables) and for machines (JSON)."""
 
 import dataclasses
-import json
-from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from projections.approval_metrics import ApprovalReport
 from projections.cycle_times import CYCLE_METRICS, CycleTimeReport, Stats, laggards
 
 _TITLES = {
@@ -21,15 +20,11 @@ def _days(stats: Stats | None) -> str:
     return "—" if stats is None else f"{stats.mean:.1f}"
 
 
-def report_json(report: CycleTimeReport) -> str:
-    def default(value: Any) -> Any:
-        if isinstance(value, datetime):
-            return value.isoformat()
-        raise TypeError(type(value))
-
+def report_json(report: CycleTimeReport) -> dict[str, Any]:
+    """The report as JSON-ready data (datetimes stay datetimes: dump with `default=str`)."""
     body = dataclasses.asdict(report)
     body["laggards"] = [dataclasses.asdict(lag) for lag in laggards(report)]
-    return json.dumps(body, default=default, indent=2)
+    return body
 
 
 def print_report(report: CycleTimeReport, console: Console) -> None:
@@ -87,3 +82,30 @@ def print_report(report: CycleTimeReport, console: Console) -> None:
             f"{slow[0]} ({slow[1].mean:.1f})" if slow else "",
         )
     console.print(stages)
+
+
+def approvals_json(report: ApprovalReport) -> dict[str, Any]:
+    body = dataclasses.asdict(report)
+    body["escalation_rate"] = report.escalation_rate
+    return body
+
+
+def print_approvals(report: ApprovalReport, console: Console) -> None:
+    console.print(
+        f"[bold]Discount approvals[/bold]: {report.requests} requests needed an approver; "
+        f"{report.escalated} escalated ({report.escalation_rate:.0%}), {report.rejected} rejected, "
+        f"{report.expired} expired"
+    )
+    if report.decision_times:
+        table = Table("level", "decisions", "mean hours", "median hours", title="time to decision")
+        for t in report.decision_times:
+            table.add_row(t.level, str(t.decisions), f"{t.mean_hours:.1f}", f"{t.median_hours:.1f}")
+        console.print(table)
+    if report.granted_team is not None:
+        table = Table("rep", "deals with a discount", "mean discount %", title="discount granted")
+        team = report.granted_team.mean_discount
+        for rep, g in report.granted_by_rep.items():
+            flag = " [red]▲[/red]" if g.mean_discount > team else ""
+            table.add_row(rep, str(g.deals), f"{g.mean_discount:.1f}{flag}")
+        table.add_row("[bold]team[/bold]", str(report.granted_team.deals), f"[bold]{team:.1f}[/bold]")
+        console.print(table)
