@@ -265,3 +265,108 @@ async def test_killing_the_worker_mid_flight_loses_and_duplicates_nothing(
     assert await store.stream_versions(ids) == {oid: list(range(1, 11)) for oid in ids}
     for oid in ids:
         assert replay(await store.read_stream(oid)) == finals[oid]
+
+
+async def test_a_manager_works_the_approval_desk_from_the_cli(
+    dev_server_env: WorkflowEnvironment,
+    store: EventStore,
+    database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    oid = f"desk-{uuid.uuid4().hex[:6]}"
+    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_server_env.client.service_client.config.target_host)
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_server_env.client.namespace)
+    cli = starter.main
+    async with create_worker(dev_server_env.client, store, TASK_QUEUE):
+        assert (
+            await cli(
+                [
+                    "start",
+                    "--id",
+                    oid,
+                    "--owner",
+                    "an.li",
+                    "--company",
+                    "Acme",
+                    "--contact",
+                    "Wang",
+                    "--source",
+                    "web",
+                    "--amount",
+                    "100000",
+                ]
+            )
+            == 0
+        )
+        facts = [f"--fact={k}={v}" for k, v in ALL_FACTS.items()]
+        for stage in ("contact", "needs_analysis", "proposal", "negotiation"):
+            assert await cli(["advance", oid, "--to", stage, *facts]) == 0
+        assert await cli(["discount", "request", oid, "--pct", "12", "--comment", "rival's quote"]) == 0
+        capsys.readouterr()
+        assert await cli(["approvals", "pending", "--approver", "mei.chen", "--json"]) == 0
+        desk = json.loads(capsys.readouterr().out)
+        assert [(p["opportunity_id"], p["level"], p["approvers"]) for p in desk] == [
+            (oid, "manager", ["mei.chen", "hua.zhang"])
+        ]
+        assert (
+            await cli(["approvals", "pending", "--approver", "jun.wu", "--json"]) == 0
+        )  # 12 % is above his 10 %
+        assert json.loads(capsys.readouterr().out) == []
+        assert await cli(["discount", "approve", oid, "--approver", "jun.wu"]) == 2
+        assert "[approver-limit]" in capsys.readouterr().out
+        assert await cli(["discount", "approve", oid, "--approver", "mei.chen", "--comment", "ok"]) == 0
+        assert (
+            await cli(
+                [
+                    "contract",
+                    "submit",
+                    oid,
+                    "--contract-id",
+                    "C-1",
+                    "--total",
+                    "88000",
+                    "--discount",
+                    "12",
+                    "--payment-days",
+                    "90",
+                    "--liability-cap",
+                    "100000",
+                ]
+            )
+            == 0
+        )
+        assert "checks_failed — payment-terms" in capsys.readouterr().out
+        assert (
+            await cli(
+                [
+                    "contract",
+                    "submit",
+                    oid,
+                    "--contract-id",
+                    "C-2",
+                    "--total",
+                    "88000",
+                    "--discount",
+                    "12",
+                    "--payment-days",
+                    "30",
+                    "--liability-cap",
+                    "100000",
+                ]
+            )
+            == 0
+        )
+        assert await cli(["contract", "sign", oid, "--by", "lin.ma"]) == 0
+        assert await cli(["advance", oid, "--to", "deal", *facts]) == 0
+        capsys.readouterr()
+        assert await cli(["show", oid, "--json"]) == 0
+        shown = json.loads(capsys.readouterr().out)
+        assert (shown["stage"], shown["approved_discount"], shown["contract"]["status"]) == (
+            "deal",
+            "12",
+            "signed_off",
+        )
+        assert await cli(["approvals", "pending", "--json"]) == 0
+        assert [p for p in json.loads(capsys.readouterr().out) if p["opportunity_id"] == oid] == []
