@@ -117,6 +117,8 @@ async def approval_report(
     cur = await conn.execute(_GRANTED, params)
     team, reps = None, {}
     for owner, n, pct in await cur.fetchall():
+        if not n:  # the grand total row exists even when nothing was granted
+            continue
         granted = Granted(int(n), float(pct))
         if owner is None:
             team = granted

@@ -99,3 +99,15 @@ async def test_approval_metrics_as_of_before_the_decisions(scenario: EventStore)
     assert report.decision_times == []
     assert report.granted_team is not None
     assert report.granted_team.deals == 1  # only W's owner grant had happened
+
+
+async def test_no_requests_no_figures(store: EventStore) -> None:
+    async with store.pool.connection() as conn:
+        report = await approval_report(conn, Period.until(T0, T0 + timedelta(days=1)))
+    assert (report.requests, report.decision_times, report.granted_team, report.granted_by_rep) == (
+        0,
+        [],
+        None,
+        {},
+    )
+    assert report.escalation_rate == 0
