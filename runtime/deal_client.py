@@ -7,8 +7,9 @@ itself (a duplicate opportunity id), comes out as `DealRefused` with the rule's 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -89,49 +90,34 @@ class DealClient:
         return self._client.get_workflow_handle_for(OpportunityWorkflow.run, opportunity_id)
 
     async def advance(self, opportunity_id: str, cmd: AdvanceStage) -> OpportunityState:
-        return await _update(
-            opportunity_id,
-            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.advance, cmd),
-        )
+        return await self._execute(opportunity_id, OpportunityWorkflow.advance, cmd)
 
     async def mark_lost(self, opportunity_id: str, cmd: MarkLost) -> OpportunityState:
-        return await _update(
-            opportunity_id,
-            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.mark_lost, cmd),
-        )
+        return await self._execute(opportunity_id, OpportunityWorkflow.mark_lost, cmd)
 
     async def reopen(self, opportunity_id: str, cmd: Reopen) -> OpportunityState:
-        return await _update(
-            opportunity_id,
-            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.reopen, cmd),
-        )
+        return await self._execute(opportunity_id, OpportunityWorkflow.reopen, cmd)
 
     async def request_discount(self, opportunity_id: str, cmd: RequestDiscount) -> OpportunityState:
-        return await _update(
-            opportunity_id,
-            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.request_discount, cmd),
-        )
+        return await self._execute(opportunity_id, OpportunityWorkflow.request_discount, cmd)
 
     async def decide_discount(self, opportunity_id: str, cmd: DecideDiscount) -> OpportunityState:
         """A manager's (or director's) approval or rejection, with their identity and a comment."""
-        return await _update(
-            opportunity_id,
-            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.decide_discount, cmd),
-        )
+        return await self._execute(opportunity_id, OpportunityWorkflow.decide_discount, cmd)
 
     async def submit_contract(self, opportunity_id: str, cmd: SubmitContract) -> OpportunityState:
         """Submit the drafted contract; returns once the clause checks have run (see `state.contract`)."""
-        return await _update(
-            opportunity_id,
-            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.submit_contract, cmd),
-        )
+        return await self._execute(opportunity_id, OpportunityWorkflow.submit_contract, cmd)
 
     async def decide_contract(self, opportunity_id: str, cmd: DecideContract) -> OpportunityState:
         """Legal's sign-off or rejection."""
-        return await _update(
-            opportunity_id,
-            lambda: self._handle(opportunity_id).execute_update(OpportunityWorkflow.decide_contract, cmd),
-        )
+        return await self._execute(opportunity_id, OpportunityWorkflow.decide_contract, cmd)
+
+    async def _execute(self, opportunity_id: str, update: Any, cmd: BaseModel) -> OpportunityState:
+        """Run one of the workflow's updates, turning its refusals into `DealRefused`."""
+        handle = self._handle(opportunity_id)
+        result: OpportunityState = await _update(opportunity_id, lambda: handle.execute_update(update, cmd))
+        return result
 
     async def show(self, opportunity_id: str) -> OpportunityState:
         return await _update(

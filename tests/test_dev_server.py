@@ -37,17 +37,26 @@ async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
             await asyncio.sleep(0.2)
 
 
+def server_env(dev_server_env: WorkflowEnvironment, database_url: str) -> dict[str, str]:
+    """The environment that points dealflow's CLI and worker at the test's servers."""
+    return {
+        "TEMPORAL_ADDRESS": dev_server_env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": dev_server_env.client.namespace,
+        "DATABASE_URL": database_url,
+    }
+
+
+@pytest.fixture
+def cli_env(dev_server_env: WorkflowEnvironment, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for key, value in server_env(dev_server_env, database_url).items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.mark.usefixtures("cli_env")
 async def test_list_by_stage_through_visibility_and_the_cli(
-    dev_server_env: WorkflowEnvironment,
-    store: EventStore,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    dev_server_env: WorkflowEnvironment, store: EventStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     run = uuid.uuid4().hex[:6]
-    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_server_env.client.service_client.config.target_host)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_server_env.client.namespace)
     async with create_worker(dev_server_env.client, store, TASK_QUEUE):
         cli = starter.main
         assert (
@@ -214,13 +223,7 @@ class WorkerProcesses:
 
 @pytest.fixture
 def workers(dev_server_env: WorkflowEnvironment, database_url: str) -> Iterator[WorkerProcesses]:
-    env = {
-        **os.environ,
-        "TEMPORAL_ADDRESS": dev_server_env.client.service_client.config.target_host,
-        "TEMPORAL_NAMESPACE": dev_server_env.client.namespace,
-        "DATABASE_URL": database_url,
-    }
-    processes = WorkerProcesses(env)
+    processes = WorkerProcesses({**os.environ, **server_env(dev_server_env, database_url)})
     yield processes
     processes.kill_all()
 
@@ -267,17 +270,11 @@ async def test_killing_the_worker_mid_flight_loses_and_duplicates_nothing(
         assert replay(await store.read_stream(oid)) == finals[oid]
 
 
+@pytest.mark.usefixtures("cli_env")
 async def test_a_manager_works_the_approval_desk_from_the_cli(
-    dev_server_env: WorkflowEnvironment,
-    store: EventStore,
-    database_url: str,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    dev_server_env: WorkflowEnvironment, store: EventStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     oid = f"desk-{uuid.uuid4().hex[:6]}"
-    monkeypatch.setenv("TEMPORAL_ADDRESS", dev_server_env.client.service_client.config.target_host)
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("TEMPORAL_NAMESPACE", dev_server_env.client.namespace)
     cli = starter.main
     async with create_worker(dev_server_env.client, store, TASK_QUEUE):
         assert (
