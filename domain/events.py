@@ -5,7 +5,7 @@ a unique `event_id` and the time it happened. `schema_version` lets later code r
 """
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
@@ -20,6 +20,16 @@ class EventMeta(BaseModel):
 
     event_id: str
     occurred_at: AwareDatetime
+
+
+def envelope(opportunity_id: str, version: int, meta: EventMeta) -> dict[str, Any]:
+    """The fields every event carries: its stream, its place in it, its id and its time."""
+    return {
+        "opportunity_id": opportunity_id,
+        "version": version,
+        "event_id": meta.event_id,
+        "occurred_at": meta.occurred_at,
+    }
 
 
 class _Event(BaseModel):

@@ -30,6 +30,7 @@ from domain.events import (
     LegalDecided,
     LegalReviewEscalated,
     LegalReviewExpired,
+    envelope,
 )
 from domain.opportunity import OpportunityState
 from domain.pipeline import Pipeline
@@ -42,16 +43,18 @@ class _Stream:
     """Numbers the events one command produces, continuing the opportunity's stream."""
 
     def __init__(self, state: OpportunityState, meta: EventMeta) -> None:
-        self._base = {"opportunity_id": state.opportunity_id, "occurred_at": meta.occurred_at}
-        self._version = state.version
-        self._event_id = meta.event_id
+        self._state = state
+        self._meta = meta
         self.events: list[DomainEvent] = []
 
     def add(self, make: Callable[..., DomainEvent], **fields: object) -> None:
-        self._version += 1
         n = len(self.events)
-        event_id = self._event_id if n == 0 else f"{self._event_id}.{n}"
-        self.events.append(make(**self._base, version=self._version, event_id=event_id, **fields))
+        meta = (
+            self._meta if n == 0 else self._meta.model_copy(update={"event_id": f"{self._meta.event_id}.{n}"})
+        )
+        self.events.append(
+            make(**envelope(self._state.opportunity_id, self._state.version + n + 1, meta), **fields)
+        )
 
 
 def _policy(pipeline: Pipeline) -> ApprovalPolicy:

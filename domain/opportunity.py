@@ -32,6 +32,7 @@ from domain.events import (
     OpportunityOpened,
     OpportunityReopened,
     StageAdvanced,
+    envelope,
 )
 from domain.pipeline import Pipeline
 from domain.stages import LossReason, Stage
@@ -111,10 +112,7 @@ def decide_open(cmd: OpenOpportunity, pipeline: Pipeline, meta: EventMeta) -> Op
     )
     _require_amount(cmd.amount)
     return OpportunityOpened(
-        opportunity_id=cmd.opportunity_id,
-        version=1,
-        event_id=meta.event_id,
-        occurred_at=meta.occurred_at,
+        **envelope(cmd.opportunity_id, 1, meta),
         pipeline=cmd.pipeline,
         owner=cmd.owner,
         company=cmd.company,
@@ -172,10 +170,7 @@ def decide_advance(
             f"{state.opportunity_id} cannot leave {state.stage} before recording: {', '.join(missing)}",
         )
     return StageAdvanced(
-        opportunity_id=state.opportunity_id,
-        version=state.version + 1,
-        event_id=meta.event_id,
-        occurred_at=meta.occurred_at,
+        **envelope(state.opportunity_id, state.version + 1, meta),
         from_stage=state.stage,
         to_stage=cmd.to_stage,
         facts=cmd.facts,
@@ -190,10 +185,7 @@ def decide_lose(state: OpportunityState, cmd: MarkLost, meta: EventMeta) -> Oppo
             "lost-before-deal", f"{state.opportunity_id} is already won ({state.stage}); it cannot be lost"
         )
     return OpportunityLost(
-        opportunity_id=state.opportunity_id,
-        version=state.version + 1,
-        event_id=meta.event_id,
-        occurred_at=meta.occurred_at,
+        **envelope(state.opportunity_id, state.version + 1, meta),
         stage=state.stage,
         reason=cmd.reason,
         note=cmd.note,
@@ -206,10 +198,7 @@ def decide_reopen(state: OpportunityState, cmd: Reopen, meta: EventMeta) -> Oppo
             "reopen-only-lost", f"{state.opportunity_id} is not lost; only a lost one is reopened"
         )
     return OpportunityReopened(
-        opportunity_id=state.opportunity_id,
-        version=state.version + 1,
-        event_id=meta.event_id,
-        occurred_at=meta.occurred_at,
+        **envelope(state.opportunity_id, state.version + 1, meta),
         stage=state.lost.stage,
     )
 
