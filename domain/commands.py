@@ -60,3 +60,11 @@ class DecideContract(_Command):
     by: str
     approve: bool = True
     comment: str = ""
+
+
+class LogTouch(_Command):
+    """An activity with the customer (call, visit, mail…): it restarts the stage's idle clock."""
+
+    kind: str
+    by: str
+    note: str = ""

@@ -169,6 +169,39 @@ class LegalDecided(_Event):
     comment: str = ""
 
 
+# --- follow-up -----------------------------------------------------------------------------------
+
+
+class TouchLogged(_Event):
+    type: Literal["TouchLogged"] = "TouchLogged"
+    stage: Stage
+    kind: str
+    by: str
+    note: str = ""
+
+
+class StallReminded(_Event):
+    """The deal sat idle past its stage SLA: the owner was reminded."""
+
+    type: Literal["StallReminded"] = "StallReminded"
+    stage: Stage
+    idle_days: float
+    recipient: str
+
+
+class StallEscalated(_Event):
+    """Still idle past the second bound: the owner's manager was told."""
+
+    type: Literal["StallEscalated"] = "StallEscalated"
+    stage: Stage
+    idle_days: float
+    recipient: str
+    owner: str
+
+
+# Events that record the engine nagging, not work on the deal: they do not restart the idle clock.
+NAGS = ("StallReminded", "StallEscalated")
+
 DomainEvent = Annotated[
     OpportunityOpened
     | StageAdvanced
@@ -184,7 +217,10 @@ DomainEvent = Annotated[
     | ContractChecked
     | LegalReviewEscalated
     | LegalReviewExpired
-    | LegalDecided,
+    | LegalDecided
+    | TouchLogged
+    | StallReminded
+    | StallEscalated,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEvent)

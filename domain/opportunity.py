@@ -15,6 +15,7 @@ from domain.commands import AdvanceStage, MarkLost, OpenOpportunity, Reopen
 from domain.contracts import ClauseFailure, Contract, ReviewStatus
 from domain.errors import RuleViolation
 from domain.events import (
+    NAGS,
     ContractChecked,
     ContractSubmitted,
     DiscountApproved,
@@ -32,6 +33,9 @@ from domain.events import (
     OpportunityOpened,
     OpportunityReopened,
     StageAdvanced,
+    StallEscalated,
+    StallReminded,
+    TouchLogged,
     envelope,
 )
 from domain.pipeline import Pipeline
@@ -75,6 +79,8 @@ class OpportunityState(BaseModel):
     discount_request: DiscountRequest | None = None  # the latest one
     approved_discount: Decimal = Decimal(0)
     contract: ContractReview | None = None
+    last_activity_at: AwareDatetime  # the idle clock of follow-up timers starts here
+    stall_level: int = 0  # 0 quiet, 1 owner reminded, 2 manager told (since the last activity)
     version: int = 0
 
     @property
@@ -227,6 +233,7 @@ def apply(state: OpportunityState | None, event: DomainEvent) -> OpportunityStat
             stage=Stage.IDENTIFY,
             facts={"company": event.company, "contact_person": event.contact_person, "source": event.source},
             timeline=[StageVisit(stage=Stage.IDENTIFY, entered_at=event.occurred_at)],
+            last_activity_at=event.occurred_at,
             version=1,
         )
     if state is None:
@@ -236,6 +243,10 @@ def apply(state: OpportunityState | None, event: DomainEvent) -> OpportunityStat
     new = state.model_copy(deep=True)
     new.version = event.version
     at = event.occurred_at
+    if event.type in NAGS:
+        new.stall_level += 1
+    else:
+        new.last_activity_at, new.stall_level = at, 0
     match event:
         case StageAdvanced():
             _close_visit(new, at)
@@ -299,6 +310,8 @@ def _apply_negotiation(state: OpportunityState, event: DomainEvent) -> None:
         case LegalDecided() if review is not None:
             review.status = ReviewStatus.SIGNED_OFF if event.approve else ReviewStatus.REJECTED
             review.decided_by = event.by
+        case TouchLogged() | StallReminded() | StallEscalated():
+            pass  # the idle clock (in apply) is all they change
         case _:
             raise ValueError(f"{event.opportunity_id}: {event.type} v{event.version} does not fit the state")
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from domain.approvals import ApprovalPolicy
 from domain.contracts import ContractPolicy
 from domain.errors import RuleViolation
+from domain.follow_up_policy import FollowUpPolicy
 from domain.stages import STAGE_ORDER, Stage
 
 SHIPPED_PIPELINES = Path(__file__).with_name("pipelines.toml")
@@ -37,6 +38,7 @@ class Pipeline(BaseModel):
     stages: dict[Stage, StageConfig]
     approvals: ApprovalPolicy | None = None  # None: no discounts in this pipeline
     contract: ContractPolicy | None = None  # None: deals close without contract review
+    follow_up: FollowUpPolicy | None = None  # None: no reminders for idle deals
 
     @model_validator(mode="after")
     def _every_stage_configured(self) -> "Pipeline":
@@ -77,11 +79,14 @@ class PipelineCatalog(BaseModel):
                 f"{source}: expected a [pipelines.<id>] table with at least one pipeline"
             )
         people = data.get("people", [])
+        managers = data.get("managers", {})
         try:
             pipelines = {}
             for pid, body in raw.items():
                 if isinstance(body.get("approvals"), Mapping):  # the people directory is shared
                     body = {**body, "approvals": {"approvers": people, **body["approvals"]}}
+                if isinstance(body.get("follow_up"), Mapping):  # so is who manages whom
+                    body = {**body, "follow_up": {"managers": managers, **body["follow_up"]}}
                 pipelines[pid] = Pipeline(id=pid, **body)
             return cls(pipelines=pipelines)
         except (ValidationError, TypeError) as err:

@@ -23,6 +23,19 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX events_type_occurred_at ON events (type, occurred_at);
     """,
+    """
+    -- The notification outbox: other systems (mail, chat) read and deliver from here.
+    CREATE TABLE notifications (
+        key             text        PRIMARY KEY,  -- the event that caused it: sending twice stores once
+        recipient       text        NOT NULL,
+        kind            text        NOT NULL,
+        opportunity_id  text        NOT NULL,
+        message         text        NOT NULL,
+        created_at      timestamptz NOT NULL DEFAULT clock_timestamp(),
+        delivered_at    timestamptz
+    );
+    CREATE INDEX notifications_undelivered ON notifications (created_at) WHERE delivered_at IS NULL;
+    """,
 )
 
 # Any constant will do: it names the lock that serialises migrations across processes.

@@ -24,6 +24,7 @@ from domain.commands import (
     AdvanceStage,
     DecideContract,
     DecideDiscount,
+    LogTouch,
     MarkLost,
     OpenOpportunity,
     Reopen,
@@ -97,6 +98,9 @@ class DealClient:
 
     async def reopen(self, opportunity_id: str, cmd: Reopen) -> OpportunityState:
         return await self._execute(opportunity_id, OpportunityWorkflow.reopen, cmd)
+
+    async def log_touch(self, opportunity_id: str, cmd: LogTouch) -> OpportunityState:
+        return await self._execute(opportunity_id, OpportunityWorkflow.log_touch, cmd)
 
     async def request_discount(self, opportunity_id: str, cmd: RequestDiscount) -> OpportunityState:
         return await self._execute(opportunity_id, OpportunityWorkflow.request_discount, cmd)

@@ -6,6 +6,7 @@ from temporalio.worker import Worker
 
 from activities.contract_activities import check_contract
 from activities.event_store_activities import EventStoreActivities
+from activities.notifications import NotificationActivities, OutboxNotifier
 from projections.event_store import EventStore
 from runtime.settings import TASK_QUEUE
 from workflows.opportunity import OpportunityWorkflow
@@ -19,10 +20,11 @@ def create_worker(
     client: Client, store: EventStore, task_queue: str = TASK_QUEUE, *, max_concurrent_activities: int = 64
 ) -> Worker:
     activities = EventStoreActivities(store)
+    notifications = NotificationActivities(OutboxNotifier(store))
     return Worker(
         client,
         task_queue=task_queue,
         workflows=[OpportunityWorkflow],
-        activities=[activities.append_events, check_contract],
+        activities=[activities.append_events, check_contract, notifications.notify],
         max_concurrent_activities=max_concurrent_activities,
     )

@@ -12,6 +12,7 @@ from domain.pipeline import Pipeline
 # Activity names, shared by the workflow that calls them and the worker that runs them.
 APPEND_EVENTS = "append_events"
 CHECK_CONTRACT = "check_contract"
+NOTIFY = "notify"
 
 
 class StartOpportunity(BaseModel):
@@ -25,6 +26,14 @@ class StartOpportunity(BaseModel):
 
 class EventBatch(BaseModel):
     events: list[DomainEvent]
+
+
+class Notification(BaseModel):
+    key: str  # unique per notification (the id of the event behind it): delivery is idempotent
+    recipient: str
+    kind: str
+    opportunity_id: str
+    message: str
 
 
 class ContractCheckRequest(BaseModel):

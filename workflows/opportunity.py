@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         AdvanceStage,
         DecideContract,
         DecideDiscount,
+        LogTouch,
         MarkLost,
         Reopen,
         RequestDiscount,
@@ -32,7 +33,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.contracts import ClauseFailure, ReviewStatus
     from domain.errors import RuleViolation
-    from domain.events import DomainEvent, EventMeta
+    from domain.events import DomainEvent, EventMeta, StallEscalated, StallReminded
+    from domain.follow_up import decide_stall, decide_touch, stall_deadline
     from domain.negotiation import (
         decide_contract_checked,
         decide_contract_submit,
@@ -55,8 +57,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.messages import (
         APPEND_EVENTS,
         CHECK_CONTRACT,
+        NOTIFY,
         ContractCheckRequest,
         EventBatch,
+        Notification,
         StartOpportunity,
     )
 
@@ -130,6 +134,15 @@ class OpportunityWorkflow:
     @reopen.validator
     def _validate_reopen(self, cmd: Reopen) -> None:
         self._validate(lambda meta: decide_reopen(self._state, cmd, meta))
+
+    @workflow.update
+    async def log_touch(self, cmd: LogTouch) -> OpportunityState:
+        """A call, visit or mail with the customer: restarts the stage's idle clock."""
+        return await self._handle(lambda meta: decide_touch(self._state, cmd, meta))
+
+    @log_touch.validator
+    def _validate_log_touch(self, cmd: LogTouch) -> None:
+        self._validate(lambda meta: decide_touch(self._state, cmd, meta))
 
     @workflow.update
     async def request_discount(self, cmd: RequestDiscount) -> OpportunityState:
@@ -206,6 +219,12 @@ class OpportunityWorkflow:
                     lambda meta: decide_legal_timeout(self._state, meta),
                 )
             )
+        follow_up = self._pipeline.follow_up
+        if (
+            follow_up is not None
+            and (idle := stall_deadline(self._state, self._pipeline, follow_up)) is not None
+        ):
+            deadlines.append((idle, lambda meta: decide_stall(self._state, self._pipeline, follow_up, meta)))
         return min(deadlines, key=lambda d: d[0], default=None)
 
     async def _wait_for_change_or_deadline(self) -> None:
@@ -216,8 +235,32 @@ class OpportunityWorkflow:
             await workflow.wait_condition(lambda: self._state.version != version, timeout=timeout)
         except TimeoutError:
             assert due is not None
-            self._emit(self._decide(due[1]))
+            events = self._decide(due[1])
+            self._emit(events)
             await self._save()
+            for event in events:
+                if isinstance(event, StallReminded | StallEscalated):
+                    await self._notify(event)
+
+    async def _notify(self, event: StallReminded | StallEscalated) -> None:
+        idle = f"idle for {event.idle_days:g} days in {event.stage}"
+        message = (
+            f"{self._state.opportunity_id} ({self._state.company}) is {idle}: please follow up"
+            if isinstance(event, StallReminded)
+            else f"{self._state.opportunity_id} ({self._state.company}) of {event.owner} is {idle}"
+        )
+        await workflow.execute_activity(
+            NOTIFY,
+            Notification(
+                key=event.event_id,
+                recipient=event.recipient,
+                kind=event.type,
+                opportunity_id=event.opportunity_id,
+                message=message,
+            ),
+            start_to_close_timeout=_ACTIVITY_TIMEOUT,
+            retry_policy=_ACTIVITY_RETRY,
+        )
 
     # --- machinery -----------------------------------------------------------------------------
 

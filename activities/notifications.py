@@ -1,0 +1,51 @@
+"""Notifications through one activity. The default delivery is a structured log line plus a row
+in the PostgreSQL `notifications` outbox, which mail or chat integrations can read and mark
+delivered. Sending the same notification twice (a retried activity) stores it once.
+"""
+
+from typing import Protocol
+
+import structlog
+from temporalio import activity
+
+from projections.event_store import EventStore
+from workflows.messages import NOTIFY, Notification
+
+log = structlog.get_logger(__name__)
+
+
+class Notifier(Protocol):
+    async def send(self, notification: Notification) -> bool:
+        """Deliver it; False when it had been delivered already."""
+        ...
+
+
+class OutboxNotifier:
+    def __init__(self, store: EventStore) -> None:
+        self._store = store
+
+    async def send(self, notification: Notification) -> bool:
+        async with self._store.pool.connection() as conn:
+            cur = await conn.execute(
+                "INSERT INTO notifications (key, recipient, kind, opportunity_id, message)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
+                (
+                    notification.key,
+                    notification.recipient,
+                    notification.kind,
+                    notification.opportunity_id,
+                    notification.message,
+                ),
+            )
+            fresh = cur.rowcount == 1
+        log.info("notification", fresh=fresh, **notification.model_dump())
+        return fresh
+
+
+class NotificationActivities:
+    def __init__(self, notifier: Notifier) -> None:
+        self._notifier = notifier
+
+    @activity.defn(name=NOTIFY)
+    async def notify(self, notification: Notification) -> bool:
+        return await self._notifier.send(notification)
