@@ -23,6 +23,7 @@ from domain.commands import (
     AdvanceStage,
     DecideContract,
     DecideDiscount,
+    LogTouch,
     MarkLost,
     Reopen,
     RequestDiscount,
@@ -115,12 +116,23 @@ async def discount_rejected_and_expired(deals: DealClient, env: WorkflowEnvironm
     await deals.mark_lost(oid, MarkLost(reason=LossReason.PRICE, note="no discount, no deal"))
 
 
+async def stalled_then_touched(deals: DealClient, env: WorkflowEnvironment, oid: str) -> None:
+    """Idle past the contact SLA (reminder), a call resets the clock, idle again until escalation."""
+    await deals.open(open_cmd(oid))
+    await deals.advance(oid, AdvanceStage(to_stage=Stage.CONTACT))
+    await env.sleep(timedelta(days=11))
+    await deals.log_touch(oid, LogTouch(kind="call", by="alice", note="they are reorganising"))
+    await env.sleep(timedelta(days=21))
+    await deals.advance(oid, AdvanceStage(to_stage=Stage.NEEDS_ANALYSIS, facts={"first_touch": "call"}))
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "lost_and_reopened": lost_and_reopened,
     "concurrent_updates": concurrent_updates,
     "discount_escalated_then_approved": discount_escalated_then_approved,
     "discount_rejected_and_expired": discount_rejected_and_expired,
+    "stalled_then_touched": stalled_then_touched,
 }
 
 
