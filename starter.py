@@ -26,6 +26,7 @@ from domain.commands import (
     AdvanceStage,
     DecideContract,
     DecideDiscount,
+    LogTouch,
     MarkLost,
     OpenOpportunity,
     Reopen,
@@ -41,6 +42,7 @@ from projections.cycle_times import Period, cycle_time_report
 from projections.event_store import EventStore
 from projections.pending_approvals import pending_approvals
 from projections.report_text import approvals_json, print_approvals, print_report, report_json
+from projections.stalled import escalations, stalled_deals
 from runtime.deal_client import DealClient, DealRefused
 from runtime.embedded import DEV_SERVER_PORT, endpoints
 from runtime.logging_setup import configure_logging
@@ -160,6 +162,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--by", required=True, help="a person with the legal (or legal_lead) role")
         p.add_argument("--comment", default="")
 
+    p = sub.add_parser("touch", help="log an activity with the customer (restarts the stage's idle clock)")
+    p.add_argument("id")
+    p.add_argument("--kind", required=True, help="call, visit, mail, …")
+    p.add_argument("--by", required=True)
+    p.add_argument("--note", default="")
+
+    p = sub.add_parser("stalled", help="deals idle past their stage SLA, and escalations per rep and stage")
+    p.add_argument("--as-of", type=_date, help="as of this moment (default: now)")
+    p.add_argument("--json", action="store_true")
+
     approvals = sub.add_parser("approvals", help="discount requests waiting for a decision").add_subparsers(
         dest="action", required=True
     )
@@ -246,6 +258,9 @@ async def _deal_command(args: argparse.Namespace, settings: Settings, catalog: P
         console.print(table)
         console.print(f"{len(found)} opportunities")
         return
+    if args.command == "touch":
+        _print_state(await deals.log_touch(args.id, LogTouch(kind=args.kind, by=args.by, note=args.note)))
+        return
     if args.command == "discount":
         if args.action == "request":
             cmd_r = RequestDiscount(discount=args.pct, comment=args.comment)
@@ -316,6 +331,53 @@ async def _pending(args: argparse.Namespace, settings: Settings, catalog: Pipeli
     console.print(f"{len(found)} pending")
 
 
+async def _stalled(args: argparse.Namespace, settings: Settings, catalog: PipelineCatalog) -> None:
+    as_of = args.as_of or datetime.now(UTC)
+    async with endpoints(settings, temporal=False) as ep:
+        store = await EventStore.open(ep.database_url, max_size=1)
+        try:
+            async with store.pool.connection() as conn:
+                found = await stalled_deals(conn, catalog, as_of)
+                counts = await escalations(
+                    conn, Period(start=as_of - timedelta(days=365), end=as_of, as_of=as_of)
+                )
+        finally:
+            await store.close()
+    if args.json:
+        body = {
+            "stalled": [dataclasses.asdict(d) for d in found],
+            "escalations": [dataclasses.asdict(c) for c in counts],
+        }
+        print(json.dumps(body, indent=2, default=str))
+        return
+    table = Table(
+        "opportunity",
+        "owner",
+        "pipeline",
+        "stage",
+        "idle days",
+        "SLA days",
+        "last activity",
+        title=f"stalled as of {as_of:%Y-%m-%d %H:%M}",
+    )
+    for d in found:
+        table.add_row(
+            d.opportunity_id,
+            d.owner,
+            d.pipeline,
+            d.stage,
+            f"{d.idle_days:.1f}",
+            str(d.sla_days),
+            f"{d.last_activity_at:%Y-%m-%d}",
+        )
+    console.print(table)
+    if counts:
+        by_rep = Table("rep", "stage", "escalations", title="escalations to managers, last 365 days")
+        for c in counts:
+            by_rep.add_row(c.owner, c.stage, str(c.count))
+        console.print(by_rep)
+
+
 async def _metrics(args: argparse.Namespace, settings: Settings) -> None:
     end = args.end or datetime.now(UTC)
     start = args.start or end - timedelta(days=365)
@@ -365,6 +427,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
             await run_demo(settings, catalog, console, opportunities=args.opportunities, seed=args.seed)
         elif args.command == "metrics":
             await _metrics(args, settings)
+        elif args.command == "stalled":
+            await _stalled(args, settings, catalog)
         elif args.command == "approvals":
             await _pending(args, settings, catalog)
         elif args.command == "pipelines":
