@@ -22,6 +22,7 @@ from rich.markup import escape
 from rich.table import Table
 from temporalio.client import Client
 
+from demo.driver import DemoStuckError
 from domain.commands import (
     AdvanceStage,
     DecideContract,
@@ -438,7 +439,7 @@ async def main(argv: Sequence[str] | None = None) -> int:
     except DealRefused as err:
         console.print(f"[red]refused[/red] {escape(str(err))}", highlight=False)
         return 2
-    except (UsageError, PipelineConfigError, ValidationError) as err:
+    except (UsageError, PipelineConfigError, ValidationError, DemoStuckError) as err:
         console.print(f"[red]error[/red]: {escape(str(err))}", highlight=False)
         return 2
     return 0

@@ -24,6 +24,13 @@ from domain.commands import (
 )
 from runtime.deal_client import DealClient
 
+# A move is one update and an activity or two: seconds at worst. Fail loudly rather than hang.
+MOVE_TIMEOUT_S = 60
+
+
+class DemoStuckError(RuntimeError):
+    pass
+
 
 async def apply_move(deals: DealClient, move: PlannedMove) -> None:
     match move.command:
@@ -59,6 +66,13 @@ async def play(
         if due > now:
             await env.sleep(due - now)
         batch = list(group)
-        await asyncio.gather(*(apply_move(deals, m) for m in batch))
+        try:
+            async with asyncio.timeout(MOVE_TIMEOUT_S):
+                await asyncio.gather(*(apply_move(deals, m) for m in batch))
+        except TimeoutError:
+            stuck = ", ".join(f"{m.opportunity_id} {type(m.command).__name__}" for m in batch)
+            raise DemoStuckError(
+                f"no answer within {MOVE_TIMEOUT_S} s for: {stuck} (is the worker or PostgreSQL down?)"
+            ) from None
         on_progress(len(batch), due)
     return start

@@ -25,6 +25,7 @@ from projections.cycle_times import Period, cycle_time_report
 from projections.event_store import EventStore
 from projections.outcomes import outcomes
 from projections.report_text import print_approvals, print_report
+from projections.stalled import escalations
 from runtime.binaries import find_binary
 from runtime.deal_client import DealClient
 from runtime.embedded import endpoints
@@ -92,6 +93,8 @@ async def run_demo(
                 report = await cycle_time_report(conn, period)
                 approvals = await approval_report(conn, period)
                 failed_checks = await _failed_clause_checks(conn, period)
+                nags = await escalations(conn, period)
+                reminders = await _count(conn, "StallReminded", period)
         finally:
             await store.close()
 
@@ -105,7 +108,21 @@ async def run_demo(
     print_report(report, console)
     print_approvals(approvals, console)
     console.print(f"Contract clause checks that failed (and were redrafted): {failed_checks}")
+    worst = ", ".join(f"{e.owner} in {e.stage} ({e.count})" for e in nags[:3])  # the most escalated
+    console.print(
+        f"Follow-up timers: {reminders} reminders to owners, "
+        f"{sum(e.count for e in nags)} escalations to managers" + (f"; most: {worst}" if worst else "")
+    )
     _where_next(console, settings, period)
+
+
+async def _count(conn: AsyncConnection[Any], event_type: str, period: Period) -> int:
+    cur = await conn.execute(
+        "SELECT count(*) FROM events WHERE type = %s AND occurred_at >= %s AND occurred_at <= %s",
+        (event_type, period.start, period.as_of),
+    )
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def _failed_clause_checks(conn: AsyncConnection[Any], period: Period) -> int:
