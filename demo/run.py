@@ -8,7 +8,7 @@ DATABASE_URL is set). The report is then computed from the stored events alone.
 import logging
 import time
 from datetime import timedelta
-from typing import Any
+from typing import Any, LiteralString
 
 from psycopg import AsyncConnection
 from rich.console import Console
@@ -92,9 +92,11 @@ async def run_demo(
                 result = await outcomes(conn, period)
                 report = await cycle_time_report(conn, period)
                 approvals = await approval_report(conn, period)
-                failed_checks = await _failed_clause_checks(conn, period)
+                failed_checks = await _count(
+                    conn, period, "ContractChecked", "payload->'failures' <> '[]'::jsonb"
+                )
                 nags = await escalations(conn, period)
-                reminders = await _count(conn, "StallReminded", period)
+                reminders = await _count(conn, period, "StallReminded")
         finally:
             await store.close()
 
@@ -116,21 +118,14 @@ async def run_demo(
     _where_next(console, settings, period)
 
 
-async def _count(conn: AsyncConnection[Any], event_type: str, period: Period) -> int:
-    cur = await conn.execute(
-        "SELECT count(*) FROM events WHERE type = %s AND occurred_at >= %s AND occurred_at <= %s",
-        (event_type, period.start, period.as_of),
+async def _count(
+    conn: AsyncConnection[Any], period: Period, event_type: str, condition: LiteralString = "TRUE"
+) -> int:
+    """How many events of a type (meeting a fixed SQL condition) happened in the simulated period."""
+    query: LiteralString = (
+        "SELECT count(*) FROM events WHERE type = %s AND occurred_at >= %s AND occurred_at <= %s"
     )
-    row = await cur.fetchone()
-    return int(row[0]) if row else 0
-
-
-async def _failed_clause_checks(conn: AsyncConnection[Any], period: Period) -> int:
-    cur = await conn.execute(
-        "SELECT count(*) FROM events WHERE type = 'ContractChecked' AND payload->'failures' <> '[]'::jsonb"
-        " AND occurred_at >= %s AND occurred_at <= %s",
-        (period.start, period.as_of),
-    )
+    cur = await conn.execute(query + " AND " + condition, (event_type, period.start, period.as_of))
     row = await cur.fetchone()
     return int(row[0]) if row else 0
 

@@ -228,13 +228,3 @@ EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEvent)
 
 def event_from_json(data: str | bytes) -> DomainEvent:
     return EVENT_ADAPTER.validate_json(data)
-
-
-def entered_stage(event: DomainEvent) -> Stage | None:
-    """The stage an event makes the opportunity enter, if any."""
-    match event:
-        case OpportunityOpened():
-            return Stage.IDENTIFY
-        case StageAdvanced(to_stage=stage) | OpportunityReopened(stage=stage):
-            return stage
-    return None

@@ -18,17 +18,14 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from domain.stages import STAGE_ORDER
+from projections.stage_moves import IS_STAGE_MOVE, STAGE_ENTERED
 
 # Stage-changing events in stream order; a visit lasts until the next one.
-_VISITS = """
+_VISITS = f"""
 WITH moves AS (
-    SELECT opportunity_id, version, occurred_at,
-           CASE type WHEN 'OpportunityOpened' THEN 'identify'
-                     WHEN 'StageAdvanced' THEN payload->>'to_stage'
-                     WHEN 'OpportunityReopened' THEN payload->>'stage' END AS stage
+    SELECT opportunity_id, version, occurred_at, {STAGE_ENTERED} AS stage
     FROM events
-    WHERE type IN ('OpportunityOpened', 'StageAdvanced', 'OpportunityLost', 'OpportunityReopened')
-      AND occurred_at <= %(as_of)s
+    WHERE {IS_STAGE_MOVE} AND occurred_at <= %(as_of)s
 ), visits AS (
     SELECT opportunity_id, stage, occurred_at AS entered_at,
            lead(occurred_at) OVER (PARTITION BY opportunity_id ORDER BY version) AS exited_at

@@ -7,8 +7,9 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from projections.cycle_times import Period
+from projections.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
 
-_OUTCOMES = """
+_OUTCOMES = f"""
 WITH opened AS (
     SELECT opportunity_id FROM events
     WHERE type = 'OpportunityOpened' AND occurred_at >= %(start)s AND occurred_at < %(end)s
@@ -17,11 +18,10 @@ WITH opened AS (
 ), last_move AS (
     SELECT DISTINCT ON (e.opportunity_id) e.opportunity_id, e.type, e.payload
     FROM events e JOIN opened USING (opportunity_id)
-    WHERE e.occurred_at <= %(as_of)s
-      AND e.type IN ('OpportunityOpened', 'StageAdvanced', 'OpportunityLost', 'OpportunityReopened')
+    WHERE e.occurred_at <= %(as_of)s AND e.{IS_STAGE_MOVE}
     ORDER BY e.opportunity_id, e.version DESC
 )
-SELECT type, coalesce(payload->>'to_stage', payload->>'stage', 'identify') AS stage,
+SELECT type, {STAGE_AFTER_MOVE} AS stage,
        payload->>'reason' AS reason, count(*)
 FROM last_move GROUP BY 1, 2, 3
 """

@@ -9,14 +9,13 @@ from psycopg import AsyncConnection
 from domain.pipeline import PipelineCatalog
 from domain.stages import Stage
 from projections.cycle_times import Period
+from projections.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
 
-_OPEN_DEALS = """
+_OPEN_DEALS = f"""
 WITH last_move AS (
-    SELECT DISTINCT ON (opportunity_id) opportunity_id, type,
-           coalesce(payload->>'to_stage', payload->>'stage', 'identify') AS stage
+    SELECT DISTINCT ON (opportunity_id) opportunity_id, type, {STAGE_AFTER_MOVE} AS stage
     FROM events
-    WHERE type IN ('OpportunityOpened', 'StageAdvanced', 'OpportunityLost', 'OpportunityReopened')
-      AND occurred_at <= %(as_of)s
+    WHERE {IS_STAGE_MOVE} AND occurred_at <= %(as_of)s
     ORDER BY opportunity_id, version DESC
 ), last_activity AS (
     SELECT opportunity_id, max(occurred_at) AS at FROM events

@@ -30,6 +30,24 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[1]
 
 
+def start_args(oid: str, owner: str, *extra: str) -> list[str]:
+    """`starter.py start` for a lead at Acme; `extra` flags (--amount, --pipeline, …) are appended."""
+    return [
+        "start",
+        "--id",
+        oid,
+        "--owner",
+        owner,
+        "--company",
+        "Acme",
+        "--contact",
+        "Wang",
+        "--source",
+        "web",
+        *extra,
+    ]
+
+
 async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
     """Visibility is eventually consistent: poll until `check()` is true (15 s at most)."""
     async with asyncio.timeout(15):
@@ -59,91 +77,17 @@ async def test_list_by_stage_through_visibility_and_the_cli(
     run = uuid.uuid4().hex[:6]
     async with create_worker(dev_server_env.client, store, TASK_QUEUE):
         cli = starter.main
-        assert (
-            await cli(
-                [
-                    "start",
-                    "--id",
-                    f"{run}-a",
-                    "--owner",
-                    "an.li",
-                    "--company",
-                    "Acme",
-                    "--contact",
-                    "Wang",
-                    "--source",
-                    "web",
-                    "--amount",
-                    "120000",
-                ]
-            )
-            == 0
-        )
+        assert await cli(start_args(f"{run}-a", "an.li", "--amount", "120000")) == 0
         for oid in (f"{run}-b", f"{run}-c"):
-            assert (
-                await cli(
-                    [
-                        "start",
-                        "--id",
-                        oid,
-                        "--owner",
-                        "bo.wang",
-                        "--company",
-                        "Kunlun",
-                        "--contact",
-                        "Li",
-                        "--source",
-                        "referral",
-                    ]
-                )
-                == 0
-            )
+            assert await cli(start_args(oid, "bo.wang")) == 0
             for stage in ("contact", "needs_analysis", "proposal"):
                 facts = [f"--fact={k}={v}" for k, v in ALL_FACTS.items()]
                 assert await cli(["advance", oid, "--to", stage, *facts]) == 0
         assert await cli(["lose", f"{run}-c", "--reason", "competitor", "--note", "rival"]) == 0
         # refusals exit 2 and name the rule
         assert await cli(["advance", f"{run}-a", "--to", "proposal"]) == 2
-        assert (
-            await cli(
-                [
-                    "start",
-                    "--id",
-                    f"{run}-x",
-                    "--pipeline",
-                    "hardware",
-                    "--owner",
-                    "a",
-                    "--company",
-                    "b",
-                    "--contact",
-                    "c",
-                    "--source",
-                    "d",
-                ]
-            )
-            == 2
-        )
-        assert (
-            await cli(
-                [
-                    "start",
-                    "--id",
-                    f"{run}-y",
-                    "--owner",
-                    "a",
-                    "--company",
-                    "b",
-                    "--contact",
-                    "c",
-                    "--source",
-                    "d",
-                    "--amount",
-                    "-10",
-                ]
-            )
-            == 2
-        )
+        assert await cli(start_args(f"{run}-x", "a", "--pipeline", "hardware")) == 2
+        assert await cli(start_args(f"{run}-y", "a", "--amount", "-10")) == 2
         out = capsys.readouterr().out
         assert "[forward-one-stage]" in out
         assert "[unknown-pipeline]" in out
@@ -277,26 +221,7 @@ async def test_a_manager_works_the_approval_desk_from_the_cli(
     oid = f"desk-{uuid.uuid4().hex[:6]}"
     cli = starter.main
     async with create_worker(dev_server_env.client, store, TASK_QUEUE):
-        assert (
-            await cli(
-                [
-                    "start",
-                    "--id",
-                    oid,
-                    "--owner",
-                    "an.li",
-                    "--company",
-                    "Acme",
-                    "--contact",
-                    "Wang",
-                    "--source",
-                    "web",
-                    "--amount",
-                    "100000",
-                ]
-            )
-            == 0
-        )
+        assert await cli(start_args(oid, "an.li", "--amount", "100000")) == 0
         facts = [f"--fact={k}={v}" for k, v in ALL_FACTS.items()]
         for stage in ("contact", "needs_analysis", "proposal", "negotiation"):
             assert await cli(["advance", oid, "--to", stage, *facts]) == 0
