@@ -10,6 +10,7 @@ import asyncio
 import dataclasses
 import json
 import logging
+import signal
 import sys
 import uuid
 from collections.abc import Sequence
@@ -445,5 +446,22 @@ async def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+async def _main_until_sigterm() -> int:
+    # SIGTERM cancels the command, so every context unwinds as on Ctrl-C: the worker stops, the
+    # embedded servers are released and stopped.
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    try:
+        return await main()
+    except Exception:
+        if task.cancelling():  # the SDK reports a cancelled update as its own error: it is the SIGTERM
+            raise asyncio.CancelledError from None
+        raise
+
+
 if __name__ == "__main__":
-    sys.exit(asyncio.run(main()))
+    try:
+        sys.exit(asyncio.run(_main_until_sigterm()))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        sys.exit(130)
