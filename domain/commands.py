@@ -20,6 +20,7 @@ class OpenOpportunity(_Command):
     contact_person: str
     source: str
     amount: Decimal = Decimal(0)
+    renewal_of: str | None = None  # set by after-sales when a revisit opens a renewal
 
 
 class AdvanceStage(_Command):

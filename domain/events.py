@@ -4,6 +4,7 @@ Every event carries its stream (`opportunity_id`), its place in the stream (`ver
 a unique `event_id` and the time it happened. `schema_version` lets later code read old events.
 """
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -32,6 +33,27 @@ def envelope(opportunity_id: str, version: int, meta: EventMeta) -> dict[str, An
     }
 
 
+class StreamWriter:
+    """Numbers the events one decision produces, continuing a stream from `version`.
+
+    The first event takes the caller's event id, later ones `<id>.1`, `<id>.2`…: ids stay unique
+    and a retried decision reproduces them exactly.
+    """
+
+    def __init__(self, stream_id: str, version: int, meta: EventMeta) -> None:
+        self._stream_id = stream_id
+        self._version = version
+        self._meta = meta
+        self.events: list[DomainEvent] = []
+
+    def add(self, make: Callable[..., "DomainEvent"], **fields: object) -> None:
+        n = len(self.events)
+        meta = (
+            self._meta if n == 0 else self._meta.model_copy(update={"event_id": f"{self._meta.event_id}.{n}"})
+        )
+        self.events.append(make(**envelope(self._stream_id, self._version + n + 1, meta), **fields))
+
+
 class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -52,6 +74,7 @@ class OpportunityOpened(_Event):
     contact_person: str
     source: str
     amount: Decimal
+    renewal_of: str | None = None  # the won deal whose after-sales revisit opened this one
 
 
 class StageAdvanced(_Event):
@@ -199,6 +222,62 @@ class StallEscalated(_Event):
     owner: str
 
 
+# --- after-sales (their own stream, `<opportunity id>.after-sales`) -------------------------------
+
+
+class AfterSalesStarted(_Event):
+    """The deal was won: the customer relationship begins and revisits are scheduled from `won_at`."""
+
+    type: Literal["AfterSalesStarted"] = "AfterSalesStarted"
+    deal_id: str
+    pipeline: str
+    owner: str
+    customer: str
+    contact_person: str
+    amount: Decimal
+    won_at: AwareDatetime
+
+
+class RevisitDue(_Event):
+    """A scheduled revisit came due: the owner got the task of visiting and asking for feedback."""
+
+    type: Literal["RevisitDue"] = "RevisitDue"
+    number: int = Field(ge=1)
+    due_at: AwareDatetime
+    owner: str
+
+
+class RevisitMissed(_Event):
+    """The next revisit came due and this one never got feedback."""
+
+    type: Literal["RevisitMissed"] = "RevisitMissed"
+    number: int = Field(ge=1)
+
+
+class FeedbackRecorded(_Event):
+    type: Literal["FeedbackRecorded"] = "FeedbackRecorded"
+    number: int = Field(ge=1)
+    score: int = Field(ge=1, le=5)
+    comment: str
+    by: str
+
+
+class RenewalOpened(_Event):
+    """A revisit turned up new business: a new opportunity for the same customer."""
+
+    type: Literal["RenewalOpened"] = "RenewalOpened"
+    renewal_id: str
+    amount: Decimal
+    by: str
+    note: str = ""
+
+
+class RelationshipClosed(_Event):
+    type: Literal["RelationshipClosed"] = "RelationshipClosed"
+    reason: str
+    by: str
+
+
 # Events that record the engine nagging, not work on the deal: they do not restart the idle clock.
 NAGS = ("StallReminded", "StallEscalated")
 
@@ -220,7 +299,13 @@ DomainEvent = Annotated[
     | LegalDecided
     | TouchLogged
     | StallReminded
-    | StallEscalated,
+    | StallEscalated
+    | AfterSalesStarted
+    | RevisitDue
+    | RevisitMissed
+    | FeedbackRecorded
+    | RenewalOpened
+    | RelationshipClosed,
     Field(discriminator="type"),
 ]
 EVENT_ADAPTER: TypeAdapter[DomainEvent] = TypeAdapter(DomainEvent)

@@ -3,8 +3,6 @@ workflow's timers do when nobody answers. Each `decide_*` returns the events a c
 (versions continuing the stream) or raises `RuleViolation`.
 """
 
-from collections.abc import Callable
-
 from domain.approvals import (
     OWNER_LEVEL,
     ApprovalPolicy,
@@ -30,31 +28,13 @@ from domain.events import (
     LegalDecided,
     LegalReviewEscalated,
     LegalReviewExpired,
-    envelope,
+    StreamWriter,
 )
 from domain.opportunity import OpportunityState
 from domain.pipeline import Pipeline
 from domain.stages import Stage
 
 DISCOUNT_STAGES = (Stage.PROPOSAL, Stage.NEGOTIATION)
-
-
-class _Stream:
-    """Numbers the events one command produces, continuing the opportunity's stream."""
-
-    def __init__(self, state: OpportunityState, meta: EventMeta) -> None:
-        self._state = state
-        self._meta = meta
-        self.events: list[DomainEvent] = []
-
-    def add(self, make: Callable[..., DomainEvent], **fields: object) -> None:
-        n = len(self.events)
-        meta = (
-            self._meta if n == 0 else self._meta.model_copy(update={"event_id": f"{self._meta.event_id}.{n}"})
-        )
-        self.events.append(
-            make(**envelope(self._state.opportunity_id, self._state.version + n + 1, meta), **fields)
-        )
 
 
 def _policy(pipeline: Pipeline) -> ApprovalPolicy:
@@ -89,7 +69,7 @@ def decide_discount_request(
     level = check_request(policy, cmd.discount, state.amount)
     current = state.discount_request
     supersedes = current.request_id if current and current.status is RequestStatus.PENDING else None
-    out = _Stream(state, meta)
+    out = StreamWriter(state.opportunity_id, state.version, meta)
     name = _level_name(policy, level)
     out.add(
         DiscountRequested,
@@ -122,7 +102,7 @@ def decide_discount_vote(
     assert request is not None  # check_vote guarantees it
     assert request.level is not None
     level, name = request.level, _level_name(policy, request.level)
-    out = _Stream(state, meta)
+    out = StreamWriter(state.opportunity_id, state.version, meta)
     out.add(
         DiscountVoted,
         request_id=request.request_id,
@@ -165,7 +145,7 @@ def decide_discount_timeout(
     request = state.discount_request
     if request is None or request.status is not RequestStatus.PENDING or request.level is None:
         return []
-    out = _Stream(state, meta)
+    out = StreamWriter(state.opportunity_id, state.version, meta)
     nxt = policy.next_level(request.level, request.discount, request.amount)
     if nxt is None:
         out.add(
@@ -201,7 +181,7 @@ def decide_contract_submit(
         )
     if cmd.contract.total < 0 or cmd.contract.payment_terms_days < 0:
         raise RuleViolation("amount-not-negative", "contract total and payment terms must not be negative")
-    out = _Stream(state, meta)
+    out = StreamWriter(state.opportunity_id, state.version, meta)
     out.add(ContractSubmitted, contract=cmd.contract)
     return out.events
 
@@ -212,7 +192,7 @@ def decide_contract_checked(
     review = state.contract
     if review is None or review.status is not ReviewStatus.CHECKING:
         return []
-    out = _Stream(state, meta)
+    out = StreamWriter(state.opportunity_id, state.version, meta)
     out.add(ContractChecked, contract_id=review.contract.contract_id, failures=tuple(failures))
     return out.events
 
@@ -230,7 +210,7 @@ def decide_legal(
         raise RuleViolation("legal-role", f"{cmd.by} ({person.role}) cannot sign off contracts; legal must")
     if cmd.by == state.owner:
         raise RuleViolation("no-self-approval", f"{cmd.by} owns this deal")
-    out = _Stream(state, meta)
+    out = StreamWriter(state.opportunity_id, state.version, meta)
     out.add(
         LegalDecided,
         contract_id=review.contract.contract_id,
@@ -247,7 +227,7 @@ def decide_legal_timeout(state: OpportunityState, meta: EventMeta) -> list[Domai
     review = state.contract
     if review is None or review.status is not ReviewStatus.AWAITING_LEGAL:
         return []
-    out = _Stream(state, meta)
+    out = StreamWriter(state.opportunity_id, state.version, meta)
     if review.escalated:
         out.add(LegalReviewExpired, contract_id=review.contract.contract_id)
     else:

@@ -73,6 +73,7 @@ class OpportunityState(BaseModel):
     source: str
     amount: Decimal
     stage: Stage
+    renewal_of: str | None = None
     lost: Loss | None = None
     facts: dict[str, str] = Field(default_factory=dict)
     timeline: list[StageVisit] = Field(default_factory=list)
@@ -125,6 +126,7 @@ def decide_open(cmd: OpenOpportunity, pipeline: Pipeline, meta: EventMeta) -> Op
         contact_person=cmd.contact_person,
         source=cmd.source,
         amount=cmd.amount,
+        renewal_of=cmd.renewal_of,
     )
 
 
@@ -230,6 +232,7 @@ def apply(state: OpportunityState | None, event: DomainEvent) -> OpportunityStat
             contact_person=event.contact_person,
             source=event.source,
             amount=event.amount,
+            renewal_of=event.renewal_of,
             stage=Stage.IDENTIFY,
             facts={"company": event.company, "contact_person": event.contact_person, "source": event.source},
             timeline=[StageVisit(stage=Stage.IDENTIFY, entered_at=event.occurred_at)],

@@ -12,6 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from domain.after_sales import AfterSalesPolicy
 from domain.approvals import ApprovalPolicy
 from domain.contracts import ContractPolicy
 from domain.errors import RuleViolation
@@ -39,6 +40,7 @@ class Pipeline(BaseModel):
     approvals: ApprovalPolicy | None = None  # None: no discounts in this pipeline
     contract: ContractPolicy | None = None  # None: deals close without contract review
     follow_up: FollowUpPolicy | None = None  # None: no reminders for idle deals
+    after_sales: AfterSalesPolicy | None = None  # None: no revisits once a deal is won
 
     @model_validator(mode="after")
     def _every_stage_configured(self) -> "Pipeline":

@@ -20,6 +20,13 @@ from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, W
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain.after_sales import (
+    CloseRelationship,
+    OpenRenewal,
+    RecordFeedback,
+    RelationshipState,
+    relationship_id,
+)
 from domain.commands import (
     AdvanceStage,
     DecideContract,
@@ -37,6 +44,7 @@ from domain.opportunity import OpportunityState, decide_open
 from domain.pipeline import PipelineCatalog
 from runtime.settings import TASK_QUEUE
 from workflows import search_attributes as sa
+from workflows.after_sales import AfterSalesWorkflow
 from workflows.messages import StartOpportunity
 from workflows.opportunity import OpportunityWorkflow
 
@@ -122,6 +130,37 @@ class DealClient:
         handle = self._handle(opportunity_id)
         result: OpportunityState = await _update(opportunity_id, lambda: handle.execute_update(update, cmd))
         return result
+
+    # --- after-sales: addressed by the won deal's id ----------------------------------------------
+
+    def _relationship(self, deal_id: str) -> WorkflowHandle[AfterSalesWorkflow, RelationshipState]:
+        return self._client.get_workflow_handle_for(AfterSalesWorkflow.run, relationship_id(deal_id))
+
+    async def relationship(self, deal_id: str) -> RelationshipState:
+        """The after-sales relationship of a won deal: revisits, feedback, renewals."""
+        return await _update(
+            relationship_id(deal_id), lambda: self._relationship(deal_id).query(AfterSalesWorkflow.state)
+        )
+
+    async def record_feedback(self, deal_id: str, cmd: RecordFeedback) -> RelationshipState:
+        """The customer's score (1-5) and comment for a revisit (by default the latest one)."""
+        handle = self._relationship(deal_id)
+        return await _update(
+            relationship_id(deal_id), lambda: handle.execute_update(AfterSalesWorkflow.record_feedback, cmd)
+        )
+
+    async def open_renewal(self, deal_id: str, cmd: OpenRenewal) -> RelationshipState:
+        """Open a renewal opportunity for the customer; its id is the last of `renewals`."""
+        handle = self._relationship(deal_id)
+        return await _update(
+            relationship_id(deal_id), lambda: handle.execute_update(AfterSalesWorkflow.open_renewal, cmd)
+        )
+
+    async def close_relationship(self, deal_id: str, cmd: CloseRelationship) -> RelationshipState:
+        handle = self._relationship(deal_id)
+        return await _update(
+            relationship_id(deal_id), lambda: handle.execute_update(AfterSalesWorkflow.close, cmd)
+        )
 
     async def show(self, opportunity_id: str) -> OpportunityState:
         return await _update(

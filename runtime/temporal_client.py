@@ -7,8 +7,10 @@ from temporalio.worker import Worker
 from activities.contract_activities import check_contract
 from activities.event_store_activities import EventStoreActivities
 from activities.notifications import NotificationActivities, OutboxNotifier
+from activities.workflow_starts import WorkflowStartActivities
 from projections.event_store import EventStore
 from runtime.settings import TASK_QUEUE
+from workflows.after_sales import AfterSalesWorkflow
 from workflows.opportunity import OpportunityWorkflow
 
 
@@ -21,10 +23,17 @@ def create_worker(
 ) -> Worker:
     activities = EventStoreActivities(store)
     notifications = NotificationActivities(OutboxNotifier(store))
+    starts = WorkflowStartActivities(client)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[OpportunityWorkflow],
-        activities=[activities.append_events, check_contract, notifications.notify],
+        workflows=[OpportunityWorkflow, AfterSalesWorkflow],
+        activities=[
+            activities.append_events,
+            check_contract,
+            notifications.notify,
+            starts.start_after_sales,
+            starts.start_renewal,
+        ],
         max_concurrent_activities=max_concurrent_activities,
     )

@@ -1,9 +1,11 @@
 """Payloads that cross the Temporal boundary (workflow input, activity input)."""
 
+from datetime import date
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from domain.after_sales import RelationshipState
 from domain.commands import OpenOpportunity
 from domain.contracts import Contract, ContractPolicy
 from domain.events import DomainEvent
@@ -13,6 +15,9 @@ from domain.pipeline import Pipeline
 APPEND_EVENTS = "append_events"
 CHECK_CONTRACT = "check_contract"
 NOTIFY = "notify"
+COMPILE_BRIEF = "compile_sales_brief"
+START_AFTER_SALES = "start_after_sales"
+START_RENEWAL = "start_renewal"
 
 
 class StartOpportunity(BaseModel):
@@ -22,6 +27,36 @@ class StartOpportunity(BaseModel):
 
     command: OpenOpportunity
     pipeline: Pipeline
+
+
+class DealWon(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    deal_id: str
+    pipeline: str
+    owner: str
+    customer: str
+    contact_person: str
+    amount: Decimal
+    won_at: AwareDatetime
+
+
+class StartAfterSales(BaseModel):
+    """After-sales input. `carried` is the relationship so far when a run continues as new."""
+
+    model_config = ConfigDict(frozen=True)
+
+    deal: DealWon
+    pipeline: Pipeline
+    carried: RelationshipState | None = None
+
+
+class BriefRequest(BaseModel):
+    """Which sales brief to compile: the week (or month) that starts on `period_start`."""
+
+    period: str = "week"  # "week" or "month"
+    period_start: date | None = None  # None: the last full period before now
+    pipeline: str | None = None  # None: every pipeline
 
 
 class EventBatch(BaseModel):

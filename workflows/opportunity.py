@@ -11,13 +11,10 @@ request, a silent legal review) or until the state changes, whichever comes firs
 the domain what the deadline means (escalate, expire).
 """
 
-import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.approvals import RequestStatus
@@ -33,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.contracts import ClauseFailure, ReviewStatus
     from domain.errors import RuleViolation
-    from domain.events import DomainEvent, EventMeta, StallEscalated, StallReminded
+    from domain.events import DomainEvent, StallEscalated, StallReminded
     from domain.follow_up import decide_stall, decide_touch, stall_deadline
     from domain.negotiation import (
         decide_contract_checked,
@@ -54,25 +51,26 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.stages import Stage
     from workflows import search_attributes as sa
+    from workflows.event_sourcing import (
+        ACTIVITY_RETRY,
+        ACTIVITY_TIMEOUT,
+        Decide,
+        Journal,
+        decide_now,
+        new_meta,
+        notify,
+        refusal,
+        validate,
+    )
     from workflows.messages import (
-        APPEND_EVENTS,
         CHECK_CONTRACT,
-        NOTIFY,
+        START_AFTER_SALES,
         ContractCheckRequest,
-        EventBatch,
+        DealWon,
         Notification,
+        StartAfterSales,
         StartOpportunity,
     )
-
-_ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
-_ACTIVITY_TIMEOUT = timedelta(seconds=10)
-
-Decision = DomainEvent | list[DomainEvent]
-Decide = Callable[[EventMeta], Decision]
-
-
-def _refusal(err: RuleViolation) -> ApplicationError:
-    return ApplicationError(str(err), err.rule, type="RuleViolation", non_retryable=True)
 
 
 @workflow.defn
@@ -80,26 +78,28 @@ class OpportunityWorkflow:
     @workflow.init
     def __init__(self, start: StartOpportunity) -> None:
         self._pipeline = start.pipeline
-        self._unsaved: list[DomainEvent] = []
-        self._save_lock = asyncio.Lock()
+        self._journal = Journal()
         self._refused: RuleViolation | None = None
+        self._after_sales_started = False
         # Decided here, not in run(), so that an update delivered with the start already sees the lead.
         try:
-            opened = decide_open(start.command, start.pipeline, self._meta())
+            opened = decide_open(start.command, start.pipeline, new_meta())
         except RuleViolation as err:
             self._refused = err
             return
         self._state = apply(None, opened)
-        self._unsaved.append(opened)
+        self._journal.record([opened])
 
     @workflow.run
     async def run(self, start: StartOpportunity) -> OpportunityState:
         if self._refused is not None:
-            raise _refusal(self._refused)
+            raise refusal(self._refused)
         self._publish()
-        await self._save()
+        await self._journal.save()
         while self._state.stage is not Stage.AFTER_SALES:
             await self._wait_for_change_or_deadline()
+            await self._start_after_sales_once_won()
+        await self._start_after_sales_once_won()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
@@ -108,7 +108,7 @@ class OpportunityWorkflow:
     @workflow.query
     def state(self) -> OpportunityState:
         if self._refused is not None:
-            raise _refusal(self._refused)
+            raise refusal(self._refused)
         return self._state
 
     @workflow.update
@@ -117,7 +117,7 @@ class OpportunityWorkflow:
 
     @advance.validator
     def _validate_advance(self, cmd: AdvanceStage) -> None:
-        self._validate(lambda meta: decide_advance(self._state, self._pipeline, cmd, meta))
+        validate(lambda meta: decide_advance(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def mark_lost(self, cmd: MarkLost) -> OpportunityState:
@@ -125,7 +125,7 @@ class OpportunityWorkflow:
 
     @mark_lost.validator
     def _validate_mark_lost(self, cmd: MarkLost) -> None:
-        self._validate(lambda meta: decide_lose(self._state, cmd, meta))
+        validate(lambda meta: decide_lose(self._state, cmd, meta))
 
     @workflow.update
     async def reopen(self, cmd: Reopen) -> OpportunityState:
@@ -133,7 +133,7 @@ class OpportunityWorkflow:
 
     @reopen.validator
     def _validate_reopen(self, cmd: Reopen) -> None:
-        self._validate(lambda meta: decide_reopen(self._state, cmd, meta))
+        validate(lambda meta: decide_reopen(self._state, cmd, meta))
 
     @workflow.update
     async def log_touch(self, cmd: LogTouch) -> OpportunityState:
@@ -142,7 +142,7 @@ class OpportunityWorkflow:
 
     @log_touch.validator
     def _validate_log_touch(self, cmd: LogTouch) -> None:
-        self._validate(lambda meta: decide_touch(self._state, cmd, meta))
+        validate(lambda meta: decide_touch(self._state, cmd, meta))
 
     @workflow.update
     async def request_discount(self, cmd: RequestDiscount) -> OpportunityState:
@@ -152,7 +152,7 @@ class OpportunityWorkflow:
 
     @request_discount.validator
     def _validate_request_discount(self, cmd: RequestDiscount) -> None:
-        self._validate(lambda meta: decide_discount_request(self._state, self._pipeline, cmd, meta))
+        validate(lambda meta: decide_discount_request(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def decide_discount(self, cmd: DecideDiscount) -> OpportunityState:
@@ -160,7 +160,7 @@ class OpportunityWorkflow:
 
     @decide_discount.validator
     def _validate_decide_discount(self, cmd: DecideDiscount) -> None:
-        self._validate(lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta))
+        validate(lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def submit_contract(self, cmd: SubmitContract) -> OpportunityState:
@@ -176,14 +176,14 @@ class OpportunityWorkflow:
                 approved_discount=self._state.approved_discount,
             ),
             result_type=list[ClauseFailure],
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_ACTIVITY_RETRY,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
         )
         return await self._handle(lambda meta: decide_contract_checked(self._state, failures, meta))
 
     @submit_contract.validator
     def _validate_submit_contract(self, cmd: SubmitContract) -> None:
-        self._validate(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
+        validate(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def decide_contract(self, cmd: DecideContract) -> OpportunityState:
@@ -191,7 +191,7 @@ class OpportunityWorkflow:
 
     @decide_contract.validator
     def _validate_decide_contract(self, cmd: DecideContract) -> None:
-        self._validate(lambda meta: decide_legal(self._state, self._pipeline, cmd, meta))
+        validate(lambda meta: decide_legal(self._state, self._pipeline, cmd, meta))
 
     # --- timers --------------------------------------------------------------------------------
 
@@ -235,9 +235,9 @@ class OpportunityWorkflow:
             await workflow.wait_condition(lambda: self._state.version != version, timeout=timeout)
         except TimeoutError:
             assert due is not None
-            events = self._decide(due[1])
+            events = decide_now(due[1])
             self._emit(events)
-            await self._save()
+            await self._journal.save()
             for event in events:
                 if isinstance(event, StallReminded | StallEscalated):
                     await self._notify(event)
@@ -249,53 +249,63 @@ class OpportunityWorkflow:
             if isinstance(event, StallReminded)
             else f"{self._state.opportunity_id} ({self._state.company}) of {event.owner} is {idle}"
         )
-        await workflow.execute_activity(
-            NOTIFY,
+        await notify(
             Notification(
                 key=event.event_id,
                 recipient=event.recipient,
                 kind=event.type,
                 opportunity_id=event.opportunity_id,
                 message=message,
-            ),
-            start_to_close_timeout=_ACTIVITY_TIMEOUT,
-            retry_policy=_ACTIVITY_RETRY,
+            )
+        )
+
+    # --- after-sales ---------------------------------------------------------------------------
+
+    async def _start_after_sales_once_won(self) -> None:
+        """A won deal hands the customer to after-sales: a workflow of its own that outlives this one."""
+        policy = self._pipeline.after_sales
+        if (
+            policy is None
+            or self._after_sales_started
+            or self._state.stage not in (Stage.DEAL, Stage.AFTER_SALES)
+        ):
+            return
+        self._after_sales_started = True
+        s = self._state
+        won_at = next(v.entered_at for v in s.timeline if v.stage is Stage.DEAL)
+        deal = DealWon(
+            deal_id=s.opportunity_id,
+            pipeline=s.pipeline,
+            owner=s.owner,
+            customer=s.company,
+            contact_person=s.contact_person,
+            amount=s.amount,
+            won_at=won_at,
+        )
+        await workflow.execute_activity(
+            START_AFTER_SALES,
+            StartAfterSales(deal=deal, pipeline=self._pipeline),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
         )
 
     # --- machinery -----------------------------------------------------------------------------
 
-    def _meta(self) -> EventMeta:
-        return EventMeta(event_id=str(workflow.uuid4()), occurred_at=workflow.now())
-
-    def _validate(self, decide: Decide) -> None:
-        # Validators must not touch workflow state or the deterministic RNG: use a placeholder id.
-        try:
-            decide(EventMeta(event_id="validation", occurred_at=workflow.now()))
-        except RuleViolation as err:
-            raise _refusal(err) from None
-
-    def _decide(self, decide: Decide) -> Sequence[DomainEvent]:
-        try:
-            decision = decide(self._meta())
-        except RuleViolation as err:
-            raise _refusal(err) from None
-        return decision if isinstance(decision, list) else [decision]
-
     async def _handle(self, decide: Decide) -> OpportunityState:
         # The state may have moved between validation and here (another update ran): decide again.
-        self._emit(self._decide(decide))
-        await self._save()
+        self._emit(decide_now(decide))
+        await self._journal.save()
         return self._state
 
     def _emit(self, events: Sequence[DomainEvent]) -> None:
         for event in events:
             self._state = apply(self._state, event)
-            self._unsaved.append(event)
             workflow.logger.info(
                 "%s",
                 event.type,
                 extra={"opportunity_id": self._state.opportunity_id, "stage": self._state.status},
             )
+        self._journal.record(events)
         if events:
             self._publish()
 
@@ -309,16 +319,3 @@ class OpportunityWorkflow:
                 sa.AMOUNT.value_set(float(s.amount)),
             ]
         )
-
-    async def _save(self) -> None:
-        async with self._save_lock:
-            if not self._unsaved:
-                return  # an earlier caller's batch already carried our events
-            batch = list(self._unsaved)
-            await workflow.execute_activity(
-                APPEND_EVENTS,
-                EventBatch(events=batch),
-                start_to_close_timeout=_ACTIVITY_TIMEOUT,
-                retry_policy=_ACTIVITY_RETRY,
-            )
-            del self._unsaved[: len(batch)]

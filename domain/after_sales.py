@@ -1,0 +1,271 @@
+"""After-sales (售后服务, 003: 定期客户回访): once a deal is won, the customer is revisited on a schedule.
+
+Revisits come due at the pipeline's offsets from the day the deal was won (e.g. 7, 30 and 90 days),
+then every `every_days` until the relationship is closed. Each revisit asks the customer for
+feedback (a score of 1 to 5 and a comment); a revisit still without feedback when the next one comes
+due is marked missed. A revisit can turn up new business: a renewal, which is a new opportunity for
+the same customer, linked to the deal it came from.
+
+The relationship is its own event stream, `<deal id>.after-sales`, so the deal's stream stays as it
+was when it was won.
+"""
+
+import itertools
+from datetime import datetime, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from domain.errors import RuleViolation
+from domain.events import (
+    AfterSalesStarted,
+    DomainEvent,
+    EventMeta,
+    FeedbackRecorded,
+    RelationshipClosed,
+    RenewalOpened,
+    RevisitDue,
+    RevisitMissed,
+    StreamWriter,
+    envelope,
+)
+
+
+class AfterSalesPolicy(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    revisit_after_days: tuple[int, ...] = (7, 30, 90)  # from the day the deal was won
+    then_every_days: int = Field(default=180, gt=0)
+
+    @field_validator("revisit_after_days")
+    @classmethod
+    def _increasing(cls, days: tuple[int, ...]) -> tuple[int, ...]:
+        if not days or days[0] <= 0 or any(b <= a for a, b in itertools.pairwise(days)):
+            raise ValueError("revisit_after_days must be positive and strictly increasing, e.g. [7, 30, 90]")
+        return days
+
+    def due_at(self, won_at: datetime, number: int) -> datetime:
+        """When revisit `number` (from 1) comes due."""
+        offsets = self.revisit_after_days
+        if number <= len(offsets):
+            days = offsets[number - 1]
+        else:
+            days = offsets[-1] + self.then_every_days * (number - len(offsets))
+        return won_at + timedelta(days=days)
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RecordFeedback(_Command):
+    """The customer's answer to a revisit; `revisit` defaults to the latest one."""
+
+    score: int
+    comment: str = ""
+    by: str
+    revisit: int | None = None
+
+
+class OpenRenewal(_Command):
+    amount: Decimal
+    by: str
+    note: str = ""
+
+
+class CloseRelationship(_Command):
+    reason: str
+    by: str
+
+
+# --- state -------------------------------------------------------------------------------------
+
+
+class RevisitStatus(StrEnum):
+    OPEN = "open"  # due, waiting for feedback
+    ANSWERED = "answered"
+    MISSED = "missed"
+
+
+class Revisit(BaseModel):
+    number: int
+    due_at: AwareDatetime
+    status: RevisitStatus = RevisitStatus.OPEN
+    score: int | None = None
+    comment: str = ""
+    answered_at: AwareDatetime | None = None
+
+
+class RelationshipState(BaseModel):
+    relationship_id: str
+    deal_id: str
+    pipeline: str
+    owner: str
+    customer: str
+    contact_person: str
+    amount: Decimal
+    won_at: AwareDatetime
+    revisits: list[Revisit] = Field(default_factory=list)
+    renewals: list[str] = Field(default_factory=list)
+    closed: str | None = None  # the reason, once closed
+    version: int = 0
+
+    def revisit(self, number: int) -> Revisit | None:
+        return self.revisits[number - 1] if 1 <= number <= len(self.revisits) else None
+
+
+def relationship_id(deal_id: str) -> str:
+    return f"{deal_id}.after-sales"
+
+
+def renewal_id(state: RelationshipState) -> str:
+    return f"{state.deal_id}-renewal-{len(state.renewals) + 1}"
+
+
+# --- decisions ---------------------------------------------------------------------------------
+
+
+def decide_start(
+    deal_id: str,
+    pipeline: str,
+    owner: str,
+    customer: str,
+    contact_person: str,
+    amount: Decimal,
+    won_at: datetime,
+    meta: EventMeta,
+) -> AfterSalesStarted:
+    return AfterSalesStarted(
+        **envelope(relationship_id(deal_id), 1, meta),
+        deal_id=deal_id,
+        pipeline=pipeline,
+        owner=owner,
+        customer=customer,
+        contact_person=contact_person,
+        amount=amount,
+        won_at=won_at,
+    )
+
+
+def next_revisit_due(state: RelationshipState, policy: AfterSalesPolicy) -> datetime | None:
+    if state.closed is not None:
+        return None
+    return policy.due_at(state.won_at, len(state.revisits) + 1)
+
+
+def decide_revisit(state: RelationshipState, policy: AfterSalesPolicy, meta: EventMeta) -> list[DomainEvent]:
+    """The next revisit's time has come: the previous one, still unanswered, is missed."""
+    due = next_revisit_due(state, policy)
+    if due is None or meta.occurred_at < due:
+        return []
+    out = StreamWriter(state.relationship_id, state.version, meta)
+    last = state.revisits[-1] if state.revisits else None
+    if last is not None and last.status is RevisitStatus.OPEN:
+        out.add(RevisitMissed, number=last.number)
+    out.add(RevisitDue, number=len(state.revisits) + 1, due_at=due, owner=state.owner)
+    return out.events
+
+
+def _require_open(state: RelationshipState) -> None:
+    if state.closed is not None:
+        raise RuleViolation("relationship-open", f"{state.relationship_id} was closed ({state.closed})")
+
+
+def decide_feedback(state: RelationshipState, cmd: RecordFeedback, meta: EventMeta) -> FeedbackRecorded:
+    _require_open(state)
+    if not 1 <= cmd.score <= 5:
+        raise RuleViolation("feedback-score", f"a feedback score is 1 to 5, got {cmd.score}")
+    if not cmd.by.strip():
+        raise RuleViolation("feedback-recorded", "say who took the feedback (by)")
+    if not state.revisits:
+        raise RuleViolation("revisit-due", "no revisit has come due yet: feedback belongs to a revisit")
+    number = cmd.revisit if cmd.revisit is not None else state.revisits[-1].number
+    revisit = state.revisit(number)
+    if revisit is None:
+        raise RuleViolation(
+            "revisit-due", f"revisit {number} has not come due (latest: {len(state.revisits)})"
+        )
+    if revisit.status is not RevisitStatus.OPEN:
+        raise RuleViolation("revisit-open", f"revisit {number} is {revisit.status.value}: feedback is closed")
+    return FeedbackRecorded(
+        **envelope(state.relationship_id, state.version + 1, meta),
+        number=number,
+        score=cmd.score,
+        comment=cmd.comment,
+        by=cmd.by,
+    )
+
+
+def decide_renewal(state: RelationshipState, cmd: OpenRenewal, meta: EventMeta) -> RenewalOpened:
+    _require_open(state)
+    if not cmd.amount.is_finite() or cmd.amount < 0:
+        raise RuleViolation("amount-not-negative", f"amount must be a finite number >= 0, got {cmd.amount}")
+    if not cmd.by.strip():
+        raise RuleViolation("renewal-recorded", "say who found the renewal (by)")
+    return RenewalOpened(
+        **envelope(state.relationship_id, state.version + 1, meta),
+        renewal_id=renewal_id(state),
+        amount=cmd.amount,
+        by=cmd.by,
+        note=cmd.note,
+    )
+
+
+def decide_close(state: RelationshipState, cmd: CloseRelationship, meta: EventMeta) -> RelationshipClosed:
+    _require_open(state)
+    if not cmd.reason.strip() or not cmd.by.strip():
+        raise RuleViolation("close-recorded", "closing a relationship needs a reason and who closed it")
+    return RelationshipClosed(
+        **envelope(state.relationship_id, state.version + 1, meta), reason=cmd.reason, by=cmd.by
+    )
+
+
+# --- fold --------------------------------------------------------------------------------------
+
+
+def apply_after_sales(state: RelationshipState | None, event: DomainEvent) -> RelationshipState:
+    """Return the relationship after `event`. The input state is not modified."""
+    if isinstance(event, AfterSalesStarted):
+        if state is not None:
+            raise ValueError(f"{event.opportunity_id}: AfterSalesStarted on an existing stream")
+        return RelationshipState(
+            relationship_id=event.opportunity_id,
+            deal_id=event.deal_id,
+            pipeline=event.pipeline,
+            owner=event.owner,
+            customer=event.customer,
+            contact_person=event.contact_person,
+            amount=event.amount,
+            won_at=event.won_at,
+            version=1,
+        )
+    if state is None:
+        raise ValueError(f"{event.opportunity_id}: stream does not start with AfterSalesStarted")
+    if event.version != state.version + 1:
+        raise ValueError(f"{event.opportunity_id}: expected version {state.version + 1}, got {event.version}")
+    new = state.model_copy(deep=True)
+    new.version = event.version
+    match event:
+        case RevisitDue():
+            new.revisits.append(Revisit(number=event.number, due_at=event.due_at))
+        case RevisitMissed():
+            new.revisits[event.number - 1].status = RevisitStatus.MISSED
+        case FeedbackRecorded():
+            revisit = new.revisits[event.number - 1]
+            revisit.status, revisit.score, revisit.comment = (
+                RevisitStatus.ANSWERED,
+                event.score,
+                event.comment,
+            )
+            revisit.answered_at = event.occurred_at
+        case RenewalOpened():
+            new.renewals.append(event.renewal_id)
+        case RelationshipClosed():
+            new.closed = event.reason
+        case _:
+            raise ValueError(f"{event.opportunity_id}: {event.type} does not belong to an after-sales stream")
+    return new
