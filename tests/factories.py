@@ -1,11 +1,13 @@
 """Small builders shared by the tests."""
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import count
 from typing import TYPE_CHECKING
 
+from domain.after_sales import RelationshipState
 from domain.commands import AdvanceStage, DecideContract, OpenOpportunity, SubmitContract
 from domain.contracts import Contract, expected_total
 from domain.events import DomainEvent, EventMeta
@@ -103,3 +105,22 @@ async def through_all_stages(
         if stage is Stage.DEAL:
             await sign_off(deals, opportunity_id)
         await deals.advance(opportunity_id, AdvanceStage(to_stage=stage, facts=facts))
+
+
+async def relationship_when(
+    deals: "DealClient", deal_id: str, check: Callable[[RelationshipState], bool], seconds: float = 10
+) -> RelationshipState:
+    """The won deal's relationship once `check` holds: the worker reacts to a fired timer a moment
+    after the time-skipping server's clock passes it, and starts the relationship a moment after
+    the deal is won."""
+    from runtime.deal_client import DealRefused
+
+    async with asyncio.timeout(seconds):
+        while True:
+            try:
+                state = await deals.relationship(deal_id)
+                if check(state):
+                    return state
+            except DealRefused:
+                pass  # not started yet
+            await asyncio.sleep(0.05)

