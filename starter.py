@@ -18,11 +18,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 
 from pydantic import ValidationError
-from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-from temporalio.client import Client
 
+from cli import after_sales as after_sales_cli
+from cli import brief as brief_cli
+from cli.common import UsageError, console, open_store, temporal
 from demo.driver import DemoStuckError
 from domain.commands import (
     AdvanceStage,
@@ -41,21 +42,12 @@ from domain.pipeline import PipelineCatalog, PipelineConfigError, load_catalog
 from domain.stages import STAGE_ORDER, LossReason, Stage
 from projections.approval_metrics import approval_report
 from projections.cycle_times import Period, cycle_time_report
-from projections.event_store import EventStore
 from projections.pending_approvals import pending_approvals
 from projections.report_text import approvals_json, print_approvals, print_report, report_json
 from projections.stalled import escalations, stalled_deals
 from runtime.deal_client import DealClient, DealRefused
-from runtime.embedded import DEV_SERVER_PORT, endpoints
 from runtime.logging_setup import configure_logging
 from runtime.settings import Settings
-from runtime.temporal_client import connect
-
-console = Console()
-
-
-class UsageError(Exception):
-    pass
 
 
 def _amount(text: str) -> Decimal:
@@ -181,6 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--approver", help="only those this person may decide now")
     p.add_argument("--json", action="store_true")
 
+    after_sales_cli.add_parser(sub)
+    brief_cli.add_parser(sub)
+
     p = sub.add_parser("pipelines", help="the configured pipelines (DEALFLOW_PIPELINES to use your own file)")
     p.add_argument("--json", action="store_true")
 
@@ -188,15 +183,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--opportunities", type=int, default=200)
     p.add_argument("--seed", type=int, default=7)
     return parser
-
-
-async def _temporal(settings: Settings) -> Client:
-    address = settings.temporal_address or f"localhost:{DEV_SERVER_PORT}"
-    try:
-        return await connect(address, settings.temporal_namespace)
-    except RuntimeError as err:
-        hint = "" if settings.temporal_address else " Start it with `make worker` (or set TEMPORAL_ADDRESS)."
-        raise UsageError(f"cannot reach Temporal at {address}: {err}.{hint}") from None
 
 
 def _print_state(state: OpportunityState) -> None:
@@ -225,7 +211,7 @@ def _print_state(state: OpportunityState) -> None:
 
 
 async def _deal_command(args: argparse.Namespace, settings: Settings, catalog: PipelineCatalog) -> None:
-    deals = DealClient(await _temporal(settings), catalog, settings.task_queue)
+    deals = DealClient(await temporal(settings), catalog, settings.task_queue)
     state: OpportunityState
     if args.command == "start":
         oid = args.id or f"opp-{uuid.uuid4().hex[:10]}"
@@ -306,12 +292,8 @@ async def _deal_command(args: argparse.Namespace, settings: Settings, catalog: P
 
 
 async def _pending(args: argparse.Namespace, settings: Settings, catalog: PipelineCatalog) -> None:
-    async with endpoints(settings, temporal=False) as ep:
-        store = await EventStore.open(ep.database_url, max_size=1)
-        try:
-            found = await pending_approvals(store, catalog, args.approver)
-        finally:
-            await store.close()
+    async with open_store(settings) as store:
+        found = await pending_approvals(store, catalog, args.approver)
     if args.json:
         print(json.dumps([dataclasses.asdict(p) for p in found], indent=2, default=str))
         return
@@ -335,16 +317,9 @@ async def _pending(args: argparse.Namespace, settings: Settings, catalog: Pipeli
 
 async def _stalled(args: argparse.Namespace, settings: Settings, catalog: PipelineCatalog) -> None:
     as_of = args.as_of or datetime.now(UTC)
-    async with endpoints(settings, temporal=False) as ep:
-        store = await EventStore.open(ep.database_url, max_size=1)
-        try:
-            async with store.pool.connection() as conn:
-                found = await stalled_deals(conn, catalog, as_of)
-                counts = await escalations(
-                    conn, Period(start=as_of - timedelta(days=365), end=as_of, as_of=as_of)
-                )
-        finally:
-            await store.close()
+    async with open_store(settings) as store, store.pool.connection() as conn:
+        found = await stalled_deals(conn, catalog, as_of)
+        counts = await escalations(conn, Period(start=as_of - timedelta(days=365), end=as_of, as_of=as_of))
     if args.json:
         body = {
             "stalled": [dataclasses.asdict(d) for d in found],
@@ -386,14 +361,9 @@ async def _metrics(args: argparse.Namespace, settings: Settings) -> None:
     if start >= end:
         raise UsageError("--from must be before --to")
     period = Period(start=start, end=end, as_of=args.as_of or end)
-    async with endpoints(settings, temporal=False) as ep:
-        store = await EventStore.open(ep.database_url, max_size=1)
-        try:
-            async with store.pool.connection() as conn:
-                report = await cycle_time_report(conn, period, args.pipeline)
-                approvals = await approval_report(conn, period, args.pipeline)
-        finally:
-            await store.close()
+    async with open_store(settings) as store, store.pool.connection() as conn:
+        report = await cycle_time_report(conn, period, args.pipeline)
+        approvals = await approval_report(conn, period, args.pipeline)
     if args.json:
         print(
             json.dumps({**report_json(report), "approvals": approvals_json(approvals)}, indent=2, default=str)
@@ -433,6 +403,10 @@ async def main(argv: Sequence[str] | None = None) -> int:
             await _stalled(args, settings, catalog)
         elif args.command == "approvals":
             await _pending(args, settings, catalog)
+        elif args.command == "aftersales":
+            await after_sales_cli.run(args, settings, catalog)
+        elif args.command == "brief":
+            await brief_cli.run(args, settings)
         elif args.command == "pipelines":
             _pipelines(args, catalog)
         else:

@@ -36,6 +36,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX notifications_undelivered ON notifications (created_at) WHERE delivered_at IS NULL;
     """,
+    """
+    -- Compiled sales briefs, one per period and pipeline ('*' = every pipeline).
+    CREATE TABLE sales_briefs (
+        period          text        NOT NULL CHECK (period IN ('week', 'month')),
+        period_start    date        NOT NULL,
+        pipeline        text        NOT NULL,
+        body            jsonb       NOT NULL,
+        compiled_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+        PRIMARY KEY (period, period_start, pipeline)
+    );
+    """,
 )
 
 # Any constant will do: it names the lock that serialises migrations across processes.

@@ -4,6 +4,7 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 
+from activities.brief_activities import BriefActivities
 from activities.contract_activities import check_contract
 from activities.event_store_activities import EventStoreActivities
 from activities.notifications import NotificationActivities, OutboxNotifier
@@ -12,6 +13,7 @@ from projections.event_store import EventStore
 from runtime.settings import TASK_QUEUE
 from workflows.after_sales import AfterSalesWorkflow
 from workflows.opportunity import OpportunityWorkflow
+from workflows.sales_brief import SalesBriefWorkflow
 
 
 async def connect(address: str, namespace: str = "default") -> Client:
@@ -24,16 +26,18 @@ def create_worker(
     activities = EventStoreActivities(store)
     notifications = NotificationActivities(OutboxNotifier(store))
     starts = WorkflowStartActivities(client)
+    briefs = BriefActivities(store)
     return Worker(
         client,
         task_queue=task_queue,
-        workflows=[OpportunityWorkflow, AfterSalesWorkflow],
+        workflows=[OpportunityWorkflow, AfterSalesWorkflow, SalesBriefWorkflow],
         activities=[
             activities.append_events,
             check_contract,
             notifications.notify,
             starts.start_after_sales,
             starts.start_renewal,
+            briefs.compile_sales_brief,
         ],
         max_concurrent_activities=max_concurrent_activities,
     )

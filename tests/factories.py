@@ -8,13 +8,20 @@ from itertools import count
 from typing import TYPE_CHECKING
 
 from domain.after_sales import RelationshipState
-from domain.commands import AdvanceStage, DecideContract, OpenOpportunity, SubmitContract
+from domain.commands import AdvanceStage, DecideContract, MarkLost, OpenOpportunity, Reopen, SubmitContract
 from domain.contracts import Contract, expected_total
 from domain.events import DomainEvent, EventMeta
 from domain.negotiation import decide_contract_checked, decide_contract_submit, decide_legal
-from domain.opportunity import OpportunityState, apply
-from domain.pipeline import Pipeline
-from domain.stages import STAGE_ORDER, Stage
+from domain.opportunity import (
+    OpportunityState,
+    apply,
+    decide_advance,
+    decide_lose,
+    decide_open,
+    decide_reopen,
+)
+from domain.pipeline import Pipeline, load_catalog
+from domain.stages import STAGE_ORDER, LossReason, Stage
 
 if TYPE_CHECKING:
     from runtime.deal_client import DealClient
@@ -124,3 +131,31 @@ async def relationship_when(
             except DealRefused:
                 pass  # not started yet
             await asyncio.sleep(0.05)
+
+
+def script(
+    oid: str, owner: str, pipeline: str, steps: list[tuple[float, str]], company: str = "Acme"
+) -> list[DomainEvent]:
+    """Events of one opportunity: (day, what) with what a stage name, 'lost' or 'reopen';
+    days count from T0, the first step opens it."""
+    pipe = load_catalog().get(pipeline)
+    events: list[DomainEvent] = []
+    state: OpportunityState | None = None
+    for n, (day, what) in enumerate(steps, start=1):
+        meta = EventMeta(event_id=f"{oid}-{n}", occurred_at=T0 + timedelta(days=day))
+        if state is None:
+            event: DomainEvent = decide_open(
+                open_cmd(oid, pipeline=pipeline, owner=owner, company=company), pipe, meta
+            )
+        elif what == "lost":
+            event = decide_lose(state, MarkLost(reason=LossReason.PRICE), meta)
+        elif what == "reopen":
+            event = decide_reopen(state, Reopen(), meta)
+        else:
+            if what == "deal":
+                state, signed = sign_contract(state, pipe, meta)
+                events.extend(signed)
+            event = decide_advance(state, pipe, AdvanceStage(to_stage=Stage(what), facts=ALL_FACTS), meta)
+        state = apply(state, event)
+        events.append(event)
+    return events

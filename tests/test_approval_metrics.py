@@ -14,8 +14,7 @@ from domain.pipeline import load_catalog
 from projections.approval_metrics import approval_report
 from projections.cycle_times import Period
 from projections.event_store import EventStore
-from tests.factories import T0
-from tests.test_cycle_times import script
+from tests.factories import T0, script
 
 SOFTWARE = load_catalog().get("software")
 Step = Callable[[OpportunityState, EventMeta], list[DomainEvent]]

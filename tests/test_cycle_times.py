@@ -4,47 +4,11 @@ from datetime import timedelta
 
 import pytest
 
-from domain.commands import AdvanceStage, MarkLost, Reopen
-from domain.events import DomainEvent, EventMeta
-from domain.opportunity import (
-    OpportunityState,
-    apply,
-    decide_advance,
-    decide_lose,
-    decide_open,
-    decide_reopen,
-)
-from domain.pipeline import load_catalog
-from domain.stages import LossReason, Stage
 from projections.cycle_times import CycleTimeReport, Period, cycle_time_report
 from projections.event_store import EventStore
-from tests.factories import ALL_FACTS, T0, open_cmd, sign_contract
+from tests.factories import T0, script
 
-CATALOG = load_catalog()
 FAR = T0 + timedelta(days=3650)
-
-
-def script(oid: str, owner: str, pipeline: str, steps: list[tuple[float, str]]) -> list[DomainEvent]:
-    """Events of one opportunity: (day, what) with what a stage name, 'lost' or 'reopen'."""
-    pipe = CATALOG.get(pipeline)
-    events: list[DomainEvent] = []
-    state: OpportunityState | None = None
-    for n, (day, what) in enumerate(steps, start=1):
-        meta = EventMeta(event_id=f"{oid}-{n}", occurred_at=T0 + timedelta(days=day))
-        if state is None:
-            event: DomainEvent = decide_open(open_cmd(oid, pipeline=pipeline, owner=owner), pipe, meta)
-        elif what == "lost":
-            event = decide_lose(state, MarkLost(reason=LossReason.PRICE), meta)
-        elif what == "reopen":
-            event = decide_reopen(state, Reopen(), meta)
-        else:
-            if what == "deal":
-                state, signed = sign_contract(state, pipe, meta)
-                events.extend(signed)
-            event = decide_advance(state, pipe, AdvanceStage(to_stage=Stage(what), facts=ALL_FACTS), meta)
-        state = apply(state, event)
-        events.append(event)
-    return events
 
 
 SCENARIO = [

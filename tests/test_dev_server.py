@@ -2,6 +2,8 @@
 process killed mid-flight that loses nothing and duplicates nothing."""
 
 import asyncio
+import contextlib
+import itertools
 import json
 import os
 import signal
@@ -10,9 +12,11 @@ import sys
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from temporalio.client import ScheduleActionExecutionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 import starter
@@ -25,6 +29,7 @@ from runtime.deal_client import DealClient
 from runtime.settings import TASK_QUEUE
 from runtime.temporal_client import create_worker
 from tests.factories import ALL_FACTS, open_cmd, sign_off
+from workflows.sales_brief import WEEKLY_BRIEF_SCHEDULE_ID
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).parents[1]
@@ -292,3 +297,44 @@ async def test_a_manager_works_the_approval_desk_from_the_cli(
         )
         assert await cli(["approvals", "pending", "--json"]) == 0
         assert [p for p in json.loads(capsys.readouterr().out) if p["opportunity_id"] == oid] == []
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_the_weekly_schedule_produces_a_stored_printable_brief(
+    dev_server_env: WorkflowEnvironment, store: EventStore, capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = dev_server_env.client
+    async with create_worker(client, store, TASK_QUEUE):
+        try:
+            assert await starter.main(["brief", "schedule"]) == 0
+            assert (
+                await starter.main(["brief", "schedule", "--hour", "8"]) == 0
+            )  # again: updated, not doubled
+            handle = client.get_schedule_handle(WEEKLY_BRIEF_SCHEDULE_ID)
+            described = await handle.describe()
+            upcoming = described.info.next_action_times[:3]
+            assert [(t.weekday(), t.hour, t.minute) for t in upcoming] == [(0, 8, 0)] * 3  # Mondays, 08:00
+            assert [b - a for a, b in itertools.pairwise(upcoming)] == [timedelta(days=7)] * 2
+
+            await handle.trigger()  # what Monday morning does
+
+            async def ran() -> bool:
+                return bool((await handle.describe()).info.recent_actions)
+
+            await eventually(ran)
+            action = (await handle.describe()).info.recent_actions[0].action
+            assert isinstance(action, ScheduleActionExecutionStartWorkflow)
+            brief = await client.get_workflow_handle(action.workflow_id).result(
+                rpc_timeout=timedelta(seconds=30)
+            )
+            assert isinstance(brief, dict)
+        finally:
+            with contextlib.suppress(Exception):
+                await client.get_schedule_handle(WEEKLY_BRIEF_SCHEDULE_ID).delete()
+    capsys.readouterr()
+    assert await starter.main(["brief", "show", "--json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["period"], shown["start"], shown["pipeline"]) == ("week", brief["start"], None)
+    assert date.fromisoformat(shown["start"]).weekday() == 0
+    assert await starter.main(["brief", "show"]) == 0
+    assert "sales brief, week" in capsys.readouterr().out

@@ -10,8 +10,7 @@ from domain.pipeline import load_catalog
 from projections.cycle_times import Period
 from projections.event_store import EventStore
 from projections.stalled import Escalations, escalations, stalled_deals
-from tests.factories import T0
-from tests.test_cycle_times import script
+from tests.factories import T0, script
 
 CATALOG = load_catalog()
 SOFTWARE = CATALOG.get("software")

@@ -55,8 +55,9 @@ class BriefRequest(BaseModel):
     """Which sales brief to compile: the week (or month) that starts on `period_start`."""
 
     period: str = "week"  # "week" or "month"
-    period_start: date | None = None  # None: the last full period before now
+    period_start: date | None = None  # None: the last full period before `now`
     pipeline: str | None = None  # None: every pipeline
+    now: AwareDatetime | None = None  # set by the workflow from workflow.now()
 
 
 class EventBatch(BaseModel):

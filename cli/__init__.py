@@ -1,0 +1,1 @@
+"""Subcommands of starter.py that live in modules of their own."""
