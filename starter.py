@@ -43,6 +43,7 @@ from domain.stages import STAGE_ORDER, LossReason, Stage
 from projections.approval_metrics import approval_report
 from projections.cycle_times import Period, cycle_time_report
 from projections.pending_approvals import pending_approvals
+from projections.projector import Projector
 from projections.report_text import approvals_json, print_approvals, print_report, report_json
 from projections.stalled import escalations, stalled_deals
 from runtime.deal_client import DealClient, DealRefused
@@ -361,9 +362,11 @@ async def _metrics(args: argparse.Namespace, settings: Settings) -> None:
     if start >= end:
         raise UsageError("--from must be before --to")
     period = Period(start=start, end=end, as_of=args.as_of or end)
-    async with open_store(settings) as store, store.pool.connection() as conn:
-        report = await cycle_time_report(conn, period, args.pipeline)
-        approvals = await approval_report(conn, period, args.pipeline)
+    async with open_store(settings) as store:
+        await Projector(store).catch_up()
+        async with store.pool.connection() as conn:
+            report = await cycle_time_report(conn, period, args.pipeline)
+            approvals = await approval_report(conn, period, args.pipeline)
     if args.json:
         print(
             json.dumps({**report_json(report), "approvals": approvals_json(approvals)}, indent=2, default=str)

@@ -3,10 +3,9 @@
 import argparse
 from datetime import UTC, date, datetime
 
-from rich.table import Table
-
 from cli.common import UsageError, console, open_store, temporal
-from domain.sales_brief import SalesBrief, period_bounds
+from domain.sales_brief import period_bounds
+from projections.report_text import print_brief
 from projections.sales_brief import compile_brief, save_brief, stored_briefs
 from runtime.brief_schedule import ensure_weekly_brief_schedule
 from runtime.settings import Settings
@@ -62,40 +61,4 @@ async def run(args: argparse.Namespace, settings: Settings) -> None:
     if args.json:
         print(brief.model_dump_json(indent=2))
     else:
-        print_brief(brief)
-
-
-def print_brief(brief: SalesBrief) -> None:
-    scope = brief.pipeline or "all pipelines"
-    title = f"sales brief, {brief.period} {brief.start} to {brief.end} ({scope})"
-    table = Table(
-        "rep",
-        "new",
-        "won",
-        "won amount",
-        "lost",
-        "new customers",
-        "revisits",
-        "missed",
-        "feedback",
-        title=title,
-    )
-    rows = [*brief.per_rep.items(), ("team", brief.team)]
-    for name, f in rows:
-        mean = f"{f.mean_feedback:.1f} ({f.feedback})" if f.mean_feedback is not None else "—"
-        table.add_row(
-            name if name != "team" else "[bold]team[/bold]",
-            str(f.opened),
-            str(f.won),
-            f"{f.won_amount:,.0f}",
-            str(f.lost),
-            str(f.new_customers),
-            str(f.revisits),
-            str(f.revisits_missed),
-            mean,
-        )
-    console.print(table)
-    if brief.lost_by_reason:
-        console.print("lost by reason: " + ", ".join(f"{r} {n}" for r, n in brief.lost_by_reason.items()))
-    if brief.new_customers:
-        console.print("new customers: " + ", ".join(brief.new_customers))
+        print_brief(brief, console)

@@ -12,6 +12,7 @@ from itertools import groupby
 from temporalio.testing import WorkflowEnvironment
 
 from demo.plan import PlannedMove
+from domain.after_sales import OpenRenewal, RecordFeedback
 from domain.commands import (
     AdvanceStage,
     DecideContract,
@@ -50,6 +51,10 @@ async def apply_move(deals: DealClient, move: PlannedMove) -> None:
             await deals.submit_contract(move.opportunity_id, cmd)
         case DecideContract() as cmd:
             await deals.decide_contract(move.opportunity_id, cmd)
+        case RecordFeedback() as cmd:
+            await deals.record_feedback(move.opportunity_id, cmd)
+        case OpenRenewal() as cmd:
+            await deals.open_renewal(move.opportunity_id, cmd)
 
 
 async def play(
@@ -66,13 +71,16 @@ async def play(
         if due > now:
             await env.sleep(due - now)
         batch = list(group)
-        try:
-            async with asyncio.timeout(MOVE_TIMEOUT_S):
-                await asyncio.gather(*(apply_move(deals, m) for m in batch))
-        except TimeoutError:
-            stuck = ", ".join(f"{m.opportunity_id} {type(m.command).__name__}" for m in batch)
+        tasks = {asyncio.ensure_future(apply_move(deals, m)): m for m in batch}
+        _, pending = await asyncio.wait(tasks, timeout=MOVE_TIMEOUT_S)
+        if pending:
+            for task in pending:
+                task.cancel()
+            stuck = ", ".join(f"{tasks[t].opportunity_id} {type(tasks[t].command).__name__}" for t in pending)
             raise DemoStuckError(
                 f"no answer within {MOVE_TIMEOUT_S} s for: {stuck} (is the worker or PostgreSQL down?)"
-            ) from None
+            )
+        for task in tasks:
+            task.result()  # a refused move is a bug in the plan: let it show
         on_progress(len(batch), due)
     return start

@@ -9,6 +9,7 @@ import random
 from dataclasses import dataclass
 from decimal import Decimal
 
+from domain.after_sales import OpenRenewal, RecordFeedback
 from domain.approvals import check_request
 from domain.commands import (
     AdvanceStage,
@@ -34,7 +35,10 @@ Command = (
     | DecideDiscount
     | SubmitContract
     | DecideContract
+    | RecordFeedback  # after-sales commands go to the won deal's relationship
+    | OpenRenewal
 )
+FEEDBACK_CHANCE = 0.7  # share of revisits the customer answers
 
 
 @dataclass(frozen=True)
@@ -135,7 +139,7 @@ def _negotiation(
     moves: list[PlannedMove] = []
 
     def at(when: float, cmd: Command) -> None:
-        moves.append(PlannedMove(_at_working_hour(when), oid, cmd))
+        moves.append(PlannedMove(_to_the_minute(when), oid, cmd))
 
     approved = Decimal(0)
     if rng.random() < DISCOUNT_CHANCE:
@@ -201,9 +205,14 @@ def _negotiation(
     return moves, day
 
 
-def _at_working_hour(day: float) -> float:
-    """Round to the hour: the driver advances the clock to each distinct hour once."""
-    return math.floor(day * 24) / 24
+def _to_the_minute(day: float) -> float:
+    """Round to the minute: the driver advances the clock to each distinct minute once.
+
+    Not coarser: moves on an hour grid land exactly on deadlines (SLAs are whole days, approval
+    timeouts whole hours) more often than chance, and an update that reaches the time-skipping
+    test server in the instant its timer fires can wedge that workflow for good (a test server
+    fault; a real Temporal server rejects the stale workflow task and the worker retries)."""
+    return math.floor(day * 1440) / 1440
 
 
 def plan_team(
@@ -216,6 +225,7 @@ def plan_team(
 ) -> list[PlannedMove]:
     rng = random.Random(seed)
     moves: list[PlannedMove] = []
+    revisits: list[tuple[str, str, str, float]] = []  # won deals: id, owner, pipeline, day won
     for n in range(1, opportunities + 1):
         oid = f"{prefix}-{n:04d}"
         rep = TEAM[n % len(TEAM)]
@@ -225,7 +235,7 @@ def plan_team(
         day = rng.uniform(0, days)
         moves.append(
             PlannedMove(
-                _at_working_hour(day),
+                _to_the_minute(day),
                 oid,
                 OpenOpportunity(
                     opportunity_id=oid,
@@ -238,19 +248,19 @@ def plan_team(
                 ),
             )
         )
-        stage, reopened, entered = Stage.IDENTIFY, False, day
+        stage, reopened, entered, won_day = Stage.IDENTIFY, False, day, None
         while stage is not Stage.AFTER_SALES:
             day += _duration(rng, rep, pipeline, stage)
             if stage.is_open and rng.random() < LOSS_CHANCE[stage.value]:
                 reason = rng.choice(list(LossReason))
                 moves.append(
-                    PlannedMove(_at_working_hour(day), oid, MarkLost(reason=reason, note=f"lost in {stage}"))
+                    PlannedMove(_to_the_minute(day), oid, MarkLost(reason=reason, note=f"lost in {stage}"))
                 )
                 if reopened or rng.random() >= REOPEN_CHANCE:
                     break
                 reopened = True
                 day += rng.uniform(10, 40)
-                moves.append(PlannedMove(_at_working_hour(day), oid, Reopen(note="customer came back")))
+                moves.append(PlannedMove(_to_the_minute(day), oid, Reopen(note="customer came back")))
                 entered = day
                 continue
             nxt = STAGE_ORDER[stage.position + 1]
@@ -258,11 +268,13 @@ def plan_team(
                 work, done = _negotiation(catalog.get(pipeline), oid, rep.name, amount, entered, rng)
                 moves.extend(work)
                 day = max(day, done + 0.5)
+            if nxt is Stage.DEAL:
+                won_day = day
             if nxt is Stage.NEGOTIATION:  # the quote is revised once the proposal is discussed
                 amount = (amount * Decimal(rng.uniform(0.85, 1.05))).quantize(Decimal(1000))
             moves.append(
                 PlannedMove(
-                    _at_working_hour(day),
+                    _to_the_minute(day),
                     oid,
                     AdvanceStage(
                         to_stage=nxt,
@@ -272,5 +284,39 @@ def plan_team(
                 )
             )
             stage, entered = nxt, day
+        if won_day is not None:
+            revisits.append((oid, rep.name, pipeline, _to_the_minute(won_day)))
+    end = max(m.day for m in moves)
+    moves.extend(_after_sales(catalog, revisits, end, rng))
     moves.sort(key=lambda m: m.day)  # stable: one deal's moves keep their order
+    return moves
+
+
+def _after_sales(
+    catalog: PipelineCatalog, won: list[tuple[str, str, str, float]], end: float, rng: random.Random
+) -> list[PlannedMove]:
+    """Feedback on most revisits that come due before the simulation ends, and one renewal."""
+    moves: list[PlannedMove] = []
+    renewed = False
+    for oid, owner, pipeline, won_day in won:
+        policy = catalog.get(pipeline).after_sales
+        if policy is None:
+            continue
+        for number in range(1, 100):
+            due = won_day + policy.days_after_win(number)
+            answer = _to_the_minute(due + rng.uniform(0.5, 4))
+            if answer > end:
+                break
+            if rng.random() >= FEEDBACK_CHANCE:
+                continue  # this one will be missed
+            score = rng.choices([1, 2, 3, 4, 5], weights=[1, 2, 4, 6, 4])[0]
+            moves.append(
+                PlannedMove(answer, oid, RecordFeedback(score=score, comment=f"revisit {number}", by=owner))
+            )
+            if not renewed and number == 2 and score >= 4:  # a happy customer wants more
+                amount = Decimal(rng.randrange(50_000, 300_000, 1000))
+                moves.append(
+                    PlannedMove(answer, oid, OpenRenewal(amount=amount, by=owner, note="more seats"))
+                )
+                renewed = True
     return moves

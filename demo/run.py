@@ -7,7 +7,7 @@ DATABASE_URL is set). The report is then computed from the stored events alone.
 
 import logging
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, LiteralString
 
 from psycopg import AsyncConnection
@@ -20,11 +20,14 @@ from temporalio.testing import WorkflowEnvironment
 from demo.driver import play
 from demo.plan import TEAM, plan_team
 from domain.pipeline import PipelineCatalog
+from domain.sales_brief import period_bounds
 from projections.approval_metrics import approval_report
 from projections.cycle_times import Period, cycle_time_report
 from projections.event_store import EventStore
 from projections.outcomes import outcomes
-from projections.report_text import print_approvals, print_report
+from projections.projector import Projector
+from projections.report_text import print_approvals, print_brief, print_report
+from projections.sales_brief import compile_brief, save_brief
 from projections.stalled import escalations
 from runtime.binaries import find_binary
 from runtime.deal_client import DealClient
@@ -88,6 +91,7 @@ async def run_demo(
                 f"({len(moves) / elapsed:.0f} moves/s); events in {_where(ep.database_url, settings)}"
             )
             period = Period(start=sim_start, end=sim_end + timedelta(seconds=1), as_of=sim_end)
+            await Projector(store).rebuild()  # the demo's streams were replaced: project from scratch
             async with store.pool.connection() as conn:
                 result = await outcomes(conn, period)
                 report = await cycle_time_report(conn, period)
@@ -97,6 +101,19 @@ async def run_demo(
                 )
                 nags = await escalations(conn, period)
                 reminders = await _count(conn, period, "StallReminded")
+                after_sales = {
+                    kind: await _count(conn, period, kind)
+                    for kind in (
+                        "AfterSalesStarted",
+                        "RevisitDue",
+                        "RevisitMissed",
+                        "FeedbackRecorded",
+                        "RenewalOpened",
+                    )
+                }
+                week_start, week_end = period_bounds("week", None, sim_end)
+                brief = await compile_brief(conn, "week", week_start, week_end)
+                await save_brief(conn, brief)
         finally:
             await store.close()
 
@@ -115,7 +132,13 @@ async def run_demo(
         f"Follow-up timers: {reminders} reminders to owners, "
         f"{sum(e.count for e in nags)} escalations to managers" + (f"; most: {worst}" if worst else "")
     )
-    _where_next(console, settings, period)
+    console.print(
+        f"After-sales: {after_sales['AfterSalesStarted']} customer relationships, "
+        f"{after_sales['RevisitDue']} revisits due, {after_sales['FeedbackRecorded']} answered, "
+        f"{after_sales['RevisitMissed']} missed so far, {after_sales['RenewalOpened']} renewal opened"
+    )
+    print_brief(brief, console)
+    _where_next(console, settings, period, brief.start)
 
 
 async def _count(
@@ -136,12 +159,15 @@ def _where(database_url: str, settings: Settings) -> str:
     )
 
 
-def _where_next(console: Console, settings: Settings, period: Period) -> None:
+def _where_next(console: Console, settings: Settings, period: Period, week: date) -> None:
     console.print(
         "\n[bold]Where to look next[/bold]\n"
         "  • this report again, from the stored events (any period, pipeline or --as-of date):\n"
         f"      .venv/bin/python starter.py metrics --from {period.start:%Y-%m-%d}"
         f" --to {period.end + timedelta(days=1):%Y-%m-%d} [--pipeline software] [--as-of DATE] [--json]\n"
+        f"  • the sales brief of that last week, or any other week or month:\n"
+        f"      .venv/bin/python starter.py brief show --start {week}"
+        "   (brief compile --period month --start …)\n"
         "  • run the worker for real (embedded Temporal dev server + PostgreSQL, kept in "
         f"{settings.data_dir}):  make worker\n"
         "    then the Temporal Web UI is at http://localhost:8233 and, in another terminal:\n"

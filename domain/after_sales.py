@@ -45,14 +45,15 @@ class AfterSalesPolicy(BaseModel):
             raise ValueError("revisit_after_days must be positive and strictly increasing, e.g. [7, 30, 90]")
         return days
 
-    def due_at(self, won_at: datetime, number: int) -> datetime:
-        """When revisit `number` (from 1) comes due."""
+    def days_after_win(self, number: int) -> int:
+        """How many days after the win revisit `number` (from 1) comes due."""
         offsets = self.revisit_after_days
         if number <= len(offsets):
-            days = offsets[number - 1]
-        else:
-            days = offsets[-1] + self.then_every_days * (number - len(offsets))
-        return won_at + timedelta(days=days)
+            return offsets[number - 1]
+        return offsets[-1] + self.then_every_days * (number - len(offsets))
+
+    def due_at(self, won_at: datetime, number: int) -> datetime:
+        return won_at + timedelta(days=self.days_after_win(number))
 
 
 # --- commands ----------------------------------------------------------------------------------

@@ -7,8 +7,9 @@
                           a visit ends when the deal moves on or is lost)
 
 A duration belongs to the period in which it ends (a deal closed in March counts in March's sales
-cycle), and only events that happened on or before `as_of` are read, so any past report can be
-recomputed from the events alone. Durations are in days.
+cycle), and only what happened on or before `as_of` counts, so any past report can be recomputed
+from the events alone. The queries read the projector's read models (projections/projector.py):
+catch up first. Durations are in days.
 """
 
 from dataclasses import dataclass
@@ -18,23 +19,19 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from domain.stages import STAGE_ORDER
-from projections.stage_moves import IS_STAGE_MOVE, STAGE_ENTERED
 
-# Stage-changing events in stream order; a visit lasts until the next one.
-_VISITS = f"""
-WITH moves AS (
-    SELECT opportunity_id, version, occurred_at, {STAGE_ENTERED} AS stage
-    FROM events
-    WHERE {IS_STAGE_MOVE} AND occurred_at <= %(as_of)s
-), visits AS (
-    SELECT opportunity_id, stage, occurred_at AS entered_at,
-           lead(occurred_at) OVER (PARTITION BY opportunity_id ORDER BY version) AS exited_at
-    FROM moves
+# Stage visits as they stood at `as_of`, from the projector's read model: a visit not yet ended then
+# is open, a visit entered later does not exist yet.
+_VISITS = """
+WITH visits AS (
+    SELECT opportunity_id, stage, entered_at,
+           CASE WHEN exited_at <= %(as_of)s THEN exited_at END AS exited_at
+    FROM rm_stage_visits
+    WHERE entered_at <= %(as_of)s AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
 ), deals AS (
-    SELECT opportunity_id, payload->>'pipeline' AS pipeline, payload->>'owner' AS owner
-    FROM events
-    WHERE type = 'OpportunityOpened' AND occurred_at <= %(as_of)s
-      AND (%(pipeline)s::text IS NULL OR payload->>'pipeline' = %(pipeline)s)
+    SELECT opportunity_id, pipeline, owner
+    FROM rm_opportunities
+    WHERE opened_at <= %(as_of)s AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
 )
 """
 

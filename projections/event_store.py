@@ -64,11 +64,15 @@ class EventStore:
         return self._pool
 
     async def append(self, events: Sequence[DomainEvent]) -> AppendResult:
-        """Store the events that are not stored yet, in one transaction."""
+        """Store the events that are not stored yet, in one transaction.
+
+        Each stream's events get positions in version order, whatever order they were given in,
+        so a reader following positions meets every stream in its own order.
+        """
         if not events:
             return AppendResult(0, 0)
         columns: tuple[list[object], ...] = ([], [], [], [], [], [], [])
-        for e in events:
+        for e in sorted(events, key=lambda e: (e.opportunity_id, e.version)):
             row = (
                 e.opportunity_id,
                 e.version,

@@ -6,6 +6,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from domain.sales_brief import SalesBrief
 from projections.approval_metrics import ApprovalReport
 from projections.cycle_times import CYCLE_METRICS, CycleTimeReport, Stats, laggards
 
@@ -109,3 +110,39 @@ def print_approvals(report: ApprovalReport, console: Console) -> None:
             table.add_row(rep, str(g.deals), f"{g.mean_discount:.1f}{flag}")
         table.add_row("[bold]team[/bold]", str(report.granted_team.deals), f"[bold]{team:.1f}[/bold]")
         console.print(table)
+
+
+def print_brief(brief: SalesBrief, console: Console) -> None:
+    scope = brief.pipeline or "all pipelines"
+    title = f"sales brief, {brief.period} {brief.start} to {brief.end} ({scope})"
+    table = Table(
+        "rep",
+        "new",
+        "won",
+        "won amount",
+        "lost",
+        "new customers",
+        "revisits",
+        "missed",
+        "feedback",
+        title=title,
+    )
+    rows = [*brief.per_rep.items(), ("team", brief.team)]
+    for name, f in rows:
+        mean = f"{f.mean_feedback:.1f} ({f.feedback})" if f.mean_feedback is not None else "—"
+        table.add_row(
+            name if name != "team" else "[bold]team[/bold]",
+            str(f.opened),
+            str(f.won),
+            f"{f.won_amount:,.0f}",
+            str(f.lost),
+            str(f.new_customers),
+            str(f.revisits),
+            str(f.revisits_missed),
+            mean,
+        )
+    console.print(table)
+    if brief.lost_by_reason:
+        console.print("lost by reason: " + ", ".join(f"{r} {n}" for r, n in brief.lost_by_reason.items()))
+    if brief.new_customers:
+        console.print("new customers: " + ", ".join(brief.new_customers))

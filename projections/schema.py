@@ -47,6 +47,54 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (period, period_start, pipeline)
     );
     """,
+    """
+    -- Read models, kept by the catch-up projector (projections/projector.py) from the events alone.
+    CREATE TABLE projector_checkpoints (
+        name        text        PRIMARY KEY,
+        position    bigint      NOT NULL,  -- the last event projected; written with the rows it caused
+        updated_at  timestamptz NOT NULL DEFAULT clock_timestamp()
+    );
+    CREATE TABLE rm_opportunities (
+        opportunity_id  text        PRIMARY KEY,
+        pipeline        text        NOT NULL,
+        owner           text        NOT NULL,
+        company         text        NOT NULL,
+        opened_at       timestamptz NOT NULL
+    );
+    -- One row per visit of a stage; a visit ends when the deal moves on ('advanced') or is lost.
+    CREATE TABLE rm_stage_visits (
+        opportunity_id  text        NOT NULL,
+        visit_no        integer     NOT NULL,
+        stage           text        NOT NULL,
+        pipeline        text        NOT NULL,
+        owner           text        NOT NULL,
+        entered_at      timestamptz NOT NULL,
+        exited_at       timestamptz,
+        exit            text        CHECK (exit IN ('advanced', 'lost')),
+        PRIMARY KEY (opportunity_id, visit_no)
+    );
+    CREATE INDEX rm_stage_visits_stage_entered ON rm_stage_visits (stage, entered_at);
+    CREATE INDEX rm_stage_visits_entered ON rm_stage_visits (entered_at);
+    -- The amount of an opportunity from `since` on (its lead, then revised quotes).
+    CREATE TABLE rm_amounts (
+        opportunity_id  text        NOT NULL,
+        since           timestamptz NOT NULL,
+        version         integer     NOT NULL,
+        amount          numeric     NOT NULL,
+        PRIMARY KEY (opportunity_id, version)
+    );
+    CREATE TABLE rm_losses (
+        opportunity_id  text        NOT NULL,
+        version         integer     NOT NULL,
+        lost_at         timestamptz NOT NULL,
+        stage           text        NOT NULL,
+        reason          text        NOT NULL,
+        pipeline        text        NOT NULL,
+        owner           text        NOT NULL,
+        PRIMARY KEY (opportunity_id, version)
+    );
+    CREATE INDEX rm_losses_lost_at ON rm_losses (lost_at);
+    """,
 )
 
 # Any constant will do: it names the lock that serialises migrations across processes.

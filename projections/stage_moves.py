@@ -8,6 +8,3 @@ IS_STAGE_MOVE = "type IN (" + ", ".join(f"'{t}'" for t in STAGE_MOVE_TYPES) + ")
 
 # the stage the opportunity is in after the move (for a loss: the stage it was lost from)
 STAGE_AFTER_MOVE = "coalesce(payload->>'to_stage', payload->>'stage', 'identify')"
-
-# the stage the move enters (NULL for a loss, which ends a visit without starting one)
-STAGE_ENTERED = f"CASE WHEN type <> 'OpportunityLost' THEN {STAGE_AFTER_MOVE} END"

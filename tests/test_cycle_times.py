@@ -6,6 +6,7 @@ import pytest
 
 from projections.cycle_times import CycleTimeReport, Period, cycle_time_report
 from projections.event_store import EventStore
+from projections.projector import Projector
 from tests.factories import T0, script
 
 FAR = T0 + timedelta(days=3650)
@@ -61,6 +62,7 @@ SCENARIO = [
 @pytest.fixture
 async def scenario(store: EventStore) -> EventStore:
     await store.append(SCENARIO[::-1])  # insertion order must not matter
+    await Projector(store).catch_up()
     return store
 
 

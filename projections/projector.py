@@ -1,0 +1,207 @@
+"""The catch-up projector: keeps the read models (`rm_*` tables) up to date from the event store.
+
+It reads events in `position` order after its checkpoint, a batch at a time, and writes the rows they
+cause and the new checkpoint in one transaction: a batch is projected exactly once, and the projector
+can be stopped at any moment and resumed (or run in several processes: batches serialise on a lock).
+It never skips a late commit: appends hold a transaction lock while they insert (event_store.py), so
+positions become visible strictly in order and "after position N" is complete once N is visible.
+
+`rebuild()` empties the read models and projects every event again; the result is identical, row
+for row, to what incremental catch-up produced (tests/test_projector.py checks it under concurrent
+writers).
+
+Read models:
+- rm_opportunities  one row per opportunity (pipeline, owner, company, when opened)
+- rm_stage_visits   one row per visit of a stage: entered, exited, how it ended (advanced / lost)
+- rm_amounts        the amount of each opportunity from a moment on (lead, revised quotes)
+- rm_losses         every loss with its stage and reason
+"""
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from projections.event_store import EventStore
+from projections.stage_moves import STAGE_MOVE_TYPES
+
+NAME = "read_models"
+READ_MODELS = ("rm_opportunities", "rm_stage_visits", "rm_amounts", "rm_losses")
+_LOCK = 7_301_002  # serialises projector batches across processes
+DEFAULT_BATCH = 5_000
+
+
+@dataclass
+class _Visit:
+    opportunity_id: str
+    visit_no: int
+    stage: str
+    pipeline: str
+    owner: str
+    entered_at: datetime
+    exited_at: datetime | None = None
+    exit: str | None = None
+
+
+@dataclass
+class _Batch:
+    """The rows one batch of events causes, worked out in memory, written in a few statements."""
+
+    opportunities: list[tuple[object, ...]] = field(default_factory=list)
+    visits: dict[tuple[str, int], _Visit] = field(default_factory=dict)  # new in this batch
+    closed: list[tuple[object, ...]] = field(default_factory=list)  # visits of earlier batches
+    amounts: list[tuple[object, ...]] = field(default_factory=list)
+    losses: list[tuple[object, ...]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CatchUpResult:
+    events: int  # events read (every type)
+    position: int  # the checkpoint now
+    seconds: float
+
+
+class Projector:
+    def __init__(self, store: EventStore, batch_size: int = DEFAULT_BATCH) -> None:
+        self._store = store
+        self._batch_size = batch_size
+
+    async def checkpoint(self) -> int:
+        async with self._store.pool.connection() as conn:
+            cur = await conn.execute("SELECT position FROM projector_checkpoints WHERE name = %s", (NAME,))
+            row = await cur.fetchone()
+            return int(row[0]) if row else 0  # type: ignore[call-overload]
+
+    async def catch_up(
+        self, *, max_batches: int | None = None, on_batch: Callable[[int, int], None] = lambda n, pos: None
+    ) -> CatchUpResult:
+        """Project every event committed so far (or `max_batches` batches); return what was done."""
+        started, total, batches = time.perf_counter(), 0, 0
+        position = await self.checkpoint()
+        while max_batches is None or batches < max_batches:
+            n, position = await self._project_batch()
+            if n == 0:
+                break
+            total, batches = total + n, batches + 1
+            on_batch(total, position)
+        return CatchUpResult(total, position, time.perf_counter() - started)
+
+    async def rebuild(self, on_batch: Callable[[int, int], None] = lambda n, pos: None) -> CatchUpResult:
+        """Empty the read models and project every event from the first."""
+        async with self._store.pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+            await conn.execute(f"TRUNCATE {', '.join(READ_MODELS)}")
+            await conn.execute("DELETE FROM projector_checkpoints WHERE name = %s", (NAME,))
+        return await self.catch_up(on_batch=on_batch)
+
+    async def _project_batch(self) -> tuple[int, int]:
+        async with self._store.pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
+            cur = await conn.execute("SELECT position FROM projector_checkpoints WHERE name = %s", (NAME,))
+            row = await cur.fetchone()
+            after = int(row[0]) if row else 0  # type: ignore[call-overload]
+            cur = await conn.execute(
+                "SELECT position, opportunity_id, version, type, occurred_at, payload::text FROM events"
+                " WHERE position > %s ORDER BY position LIMIT %s",
+                (after, self._batch_size),
+            )
+            events = await cur.fetchall()
+            if not events:
+                return 0, after
+            last = int(events[-1][0])  # type: ignore[call-overload]
+            moves = [e for e in events if e[3] in STAGE_MOVE_TYPES]
+            if moves:
+                await _write(conn, await _rows(conn, moves))
+            await conn.execute(
+                "INSERT INTO projector_checkpoints (name, position) VALUES (%s, %s) ON CONFLICT (name)"
+                " DO UPDATE SET position = excluded.position, updated_at = clock_timestamp()",
+                (NAME, last),
+            )
+            return len(events), last
+
+
+async def _rows(conn: AsyncConnection[Any], moves: list[tuple[Any, ...]]) -> _Batch:
+    ids = sorted({str(m[1]) for m in moves})
+    # Where each opportunity stands after earlier batches: its last visit, and who owns it.
+    cur = await conn.execute(
+        "SELECT DISTINCT ON (v.opportunity_id) v.opportunity_id, v.visit_no, v.exited_at IS NULL,"
+        " v.pipeline, v.owner FROM rm_stage_visits v WHERE v.opportunity_id = ANY(%s)"
+        " ORDER BY v.opportunity_id, v.visit_no DESC",
+        (ids,),
+    )
+    last: dict[str, tuple[int, bool]] = {}
+    owners: dict[str, tuple[str, str]] = {}
+    for oid, visit_no, is_open, pipeline, owner in await cur.fetchall():
+        last[oid], owners[oid] = (visit_no, is_open), (pipeline, owner)
+    out = _Batch()
+    for _, oid, version, kind, at, payload_text in moves:
+        payload = json.loads(payload_text)
+        number, is_open = last.get(oid, (0, False))
+        if kind == "OpportunityOpened":
+            owners[oid] = (payload["pipeline"], payload["owner"])
+            out.opportunities.append((oid, payload["pipeline"], payload["owner"], payload["company"], at))
+            out.amounts.append((oid, at, version, Decimal(payload["amount"])))
+        pipeline, owner = owners[oid]
+        if kind in ("StageAdvanced", "OpportunityLost") and is_open:  # the current visit ends
+            how = "advanced" if kind == "StageAdvanced" else "lost"
+            if (visit := out.visits.get((oid, number))) is not None:
+                visit.exited_at, visit.exit = at, how
+            else:
+                out.closed.append((at, how, oid, number))
+            is_open = False
+        if kind == "OpportunityLost":
+            out.losses.append((oid, version, at, payload["stage"], payload["reason"], pipeline, owner))
+        else:  # opened, advanced, reopened: a visit begins
+            stage = payload.get("to_stage") or payload.get("stage") or "identify"
+            number, is_open = number + 1, True
+            out.visits[(oid, number)] = _Visit(oid, number, stage, pipeline, owner, at)
+            if kind == "StageAdvanced" and payload.get("amount") is not None:
+                out.amounts.append((oid, at, version, Decimal(payload["amount"])))
+        last[oid] = (number, is_open)
+    return out
+
+
+async def _write(conn: AsyncConnection[Any], batch: _Batch) -> None:
+    async with conn.cursor() as cur:
+        if batch.closed:
+            await cur.executemany(
+                "UPDATE rm_stage_visits SET exited_at = %s, exit = %s"
+                " WHERE opportunity_id = %s AND visit_no = %s",
+                batch.closed,
+            )
+        await _copy(
+            cur, "rm_opportunities (opportunity_id, pipeline, owner, company, opened_at)", batch.opportunities
+        )
+        await _copy(
+            cur,
+            "rm_stage_visits (opportunity_id, visit_no, stage, pipeline, owner, entered_at, exited_at, exit)",
+            [
+                (
+                    v.opportunity_id,
+                    v.visit_no,
+                    v.stage,
+                    v.pipeline,
+                    v.owner,
+                    v.entered_at,
+                    v.exited_at,
+                    v.exit,
+                )
+                for v in batch.visits.values()
+            ],
+        )
+        await _copy(cur, "rm_amounts (opportunity_id, since, version, amount)", batch.amounts)
+        await _copy(
+            cur, "rm_losses (opportunity_id, version, lost_at, stage, reason, pipeline, owner)", batch.losses
+        )
+
+
+async def _copy(cur: Any, target: str, rows: list[tuple[object, ...]]) -> None:
+    if rows:
+        async with cur.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in rows:
+                await copy.write_row(row)
