@@ -63,11 +63,15 @@ class EventStore:
     def pool(self) -> AsyncConnectionPool[AsyncConnection[tuple[object, ...]]]:
         return self._pool
 
-    async def append(self, events: Sequence[DomainEvent]) -> AppendResult:
+    async def append(
+        self, events: Sequence[DomainEvent], *, conn: AsyncConnection[tuple[object, ...]] | None = None
+    ) -> AppendResult:
         """Store the events that are not stored yet, in one transaction.
 
         Each stream's events get positions in version order, whatever order they were given in,
-        so a reader following positions meets every stream in its own order.
+        so a reader following positions meets every stream in its own order. Given `conn` (in a
+        transaction of the caller's), the events commit with the caller's other writes, and other
+        appends wait for that commit.
         """
         if not events:
             return AppendResult(0, 0)
@@ -84,13 +88,23 @@ class EventStore:
             )
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
-        async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
-            cur = await conn.execute(_INSERT, columns)
-            inserted = {(str(r[0]), int(str(r[1]))) for r in await cur.fetchall()}
-            skipped = [e for e in events if (e.opportunity_id, e.version) not in inserted]
-            if skipped:
-                await self._check_same(conn, skipped)
+        if conn is not None:
+            return await self._insert(conn, events, columns)
+        async with self._pool.connection() as own, own.transaction():
+            return await self._insert(own, events, columns)
+
+    async def _insert(
+        self,
+        conn: AsyncConnection[tuple[object, ...]],
+        events: Sequence[DomainEvent],
+        columns: tuple[list[object], ...],
+    ) -> AppendResult:
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
+        cur = await conn.execute(_INSERT, columns)
+        inserted = {(str(r[0]), int(str(r[1]))) for r in await cur.fetchall()}
+        skipped = [e for e in events if (e.opportunity_id, e.version) not in inserted]
+        if skipped:
+            await self._check_same(conn, skipped)
         return AppendResult(stored=len(inserted), already_present=len(skipped))
 
     @staticmethod

@@ -205,3 +205,23 @@ async def _copy(cur: Any, target: str, rows: list[tuple[object, ...]]) -> None:
         async with cur.copy(f"COPY {target} FROM STDIN") as copy:
             for row in rows:
                 await copy.write_row(row)
+
+
+_ORDER = {
+    "rm_opportunities": "opportunity_id",
+    "rm_stage_visits": "opportunity_id, visit_no",
+    "rm_amounts": "opportunity_id, version",
+    "rm_losses": "opportunity_id, version",
+}
+
+
+async def dump_read_models(store: EventStore) -> bytes:
+    """Every read model's rows in key order, as PostgreSQL's COPY text: equal dumps, equal models."""
+    out = bytearray()
+    async with store.pool.connection() as conn, conn.cursor() as cur:
+        for table in READ_MODELS:
+            out += f"-- {table}\n".encode()
+            async with cur.copy(f"COPY (SELECT * FROM {table} ORDER BY {_ORDER[table]}) TO STDOUT") as copy:
+                async for chunk in copy:
+                    out += chunk
+    return bytes(out)
