@@ -43,8 +43,16 @@ from domain.stages import STAGE_ORDER, LossReason, Stage
 from projections.approval_metrics import approval_report
 from projections.cycle_times import Period, cycle_time_report
 from projections.pending_approvals import pending_approvals
+from projections.pipeline_metrics import pipeline_metrics
 from projections.projector import Projector
-from projections.report_text import approvals_json, print_approvals, print_report, report_json
+from projections.report_text import (
+    approvals_json,
+    pipeline_json,
+    print_approvals,
+    print_pipeline,
+    print_report,
+    report_json,
+)
 from projections.stalled import escalations, stalled_deals
 from runtime.deal_client import DealClient, DealRefused
 from runtime.logging_setup import configure_logging
@@ -121,7 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pipeline")
     p.add_argument("--json", action="store_true")
 
-    p = sub.add_parser("metrics", help="cycle times per rep vs team and time per stage, from the event store")
+    p = sub.add_parser(
+        "report",
+        aliases=["metrics"],
+        help="the sales report: cycle times per rep vs team, time per stage, funnel, win rate, forecast",
+    )
     p.add_argument("--pipeline", help="one pipeline (default: all)")
     p.add_argument("--from", dest="start", type=_date, help="period start (default: 1 year before --to)")
     p.add_argument("--to", dest="end", type=_date, help="period end, exclusive (default: now)")
@@ -356,7 +368,7 @@ async def _stalled(args: argparse.Namespace, settings: Settings, catalog: Pipeli
         console.print(by_rep)
 
 
-async def _metrics(args: argparse.Namespace, settings: Settings) -> None:
+async def _metrics(args: argparse.Namespace, settings: Settings, catalog: PipelineCatalog) -> None:
     end = args.end or datetime.now(UTC)
     start = args.start or end - timedelta(days=365)
     if start >= end:
@@ -366,13 +378,14 @@ async def _metrics(args: argparse.Namespace, settings: Settings) -> None:
         await Projector(store).catch_up()
         async with store.pool.connection() as conn:
             report = await cycle_time_report(conn, period, args.pipeline)
+            funnel = await pipeline_metrics(conn, catalog, period, args.pipeline)
             approvals = await approval_report(conn, period, args.pipeline)
     if args.json:
-        print(
-            json.dumps({**report_json(report), "approvals": approvals_json(approvals)}, indent=2, default=str)
-        )
+        body = {**report_json(report), **pipeline_json(funnel), "approvals": approvals_json(approvals)}
+        print(json.dumps(body, indent=2, default=str))
     else:
         print_report(report, console)
+        print_pipeline(funnel, console)
         print_approvals(approvals, console)
 
 
@@ -400,8 +413,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
             from demo.run import run_demo
 
             await run_demo(settings, catalog, console, opportunities=args.opportunities, seed=args.seed)
-        elif args.command == "metrics":
-            await _metrics(args, settings)
+        elif args.command in ("report", "metrics"):
+            await _metrics(args, settings, catalog)
         elif args.command == "stalled":
             await _stalled(args, settings, catalog)
         elif args.command == "approvals":

@@ -9,6 +9,7 @@ from rich.table import Table
 from domain.sales_brief import SalesBrief
 from projections.approval_metrics import ApprovalReport
 from projections.cycle_times import CYCLE_METRICS, CycleTimeReport, Stats, laggards
+from projections.pipeline_metrics import PipelineMetrics
 
 _TITLES = {
     "lead_conversion": "lead conversion",
@@ -146,3 +147,27 @@ def print_brief(brief: SalesBrief, console: Console) -> None:
         console.print("lost by reason: " + ", ".join(f"{r} {n}" for r, n in brief.lost_by_reason.items()))
     if brief.new_customers:
         console.print("new customers: " + ", ".join(brief.new_customers))
+
+
+def pipeline_json(metrics: PipelineMetrics) -> dict[str, Any]:
+    body = dataclasses.asdict(metrics)
+    body["funnel"] = [{**dataclasses.asdict(s), "conversion": s.conversion} for s in metrics.funnel]
+    body["lost"], body["win_rate"] = metrics.lost, metrics.win_rate
+    return body
+
+
+def print_pipeline(metrics: PipelineMetrics, console: Console) -> None:
+    funnel = Table("stage", "entered", "moved on", "conversion", title="funnel (entered in the period)")
+    for step in metrics.funnel:
+        share = f"{step.conversion:.0%}" if step.conversion is not None else "—"
+        funnel.add_row(step.stage, str(step.entered), str(step.moved_on), share)
+    console.print(funnel)
+    rate = f"{metrics.win_rate:.0%}" if metrics.win_rate is not None else "—"
+    reasons = ", ".join(f"{r} {n}" for r, n in metrics.lost_by_reason.most_common())
+    console.print(
+        f"win rate {rate} ({metrics.won} won, {metrics.lost} lost{': ' + reasons if reasons else ''})"
+    )
+    console.print(
+        f"forecast (amount x stage win probability, open at the as-of date): {metrics.forecast:,.0f}"
+        f" of {metrics.pipeline_value:,.0f} in the pipeline"
+    )
