@@ -59,6 +59,20 @@ class AfterSalesPolicy(BaseModel):
 # --- commands ----------------------------------------------------------------------------------
 
 
+class DealWon(BaseModel):
+    """What after-sales needs to know of the deal that was won."""
+
+    model_config = ConfigDict(frozen=True)
+
+    deal_id: str
+    pipeline: str
+    owner: str
+    customer: str
+    contact_person: str
+    amount: Decimal
+    won_at: AwareDatetime
+
+
 class _Command(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -130,26 +144,8 @@ def renewal_id(state: RelationshipState) -> str:
 # --- decisions ---------------------------------------------------------------------------------
 
 
-def decide_start(
-    deal_id: str,
-    pipeline: str,
-    owner: str,
-    customer: str,
-    contact_person: str,
-    amount: Decimal,
-    won_at: datetime,
-    meta: EventMeta,
-) -> AfterSalesStarted:
-    return AfterSalesStarted(
-        **envelope(relationship_id(deal_id), 1, meta),
-        deal_id=deal_id,
-        pipeline=pipeline,
-        owner=owner,
-        customer=customer,
-        contact_person=contact_person,
-        amount=amount,
-        won_at=won_at,
-    )
+def decide_start(deal: DealWon, meta: EventMeta) -> AfterSalesStarted:
+    return AfterSalesStarted(**envelope(relationship_id(deal.deal_id), 1, meta), **deal.model_dump())
 
 
 def next_revisit_due(state: RelationshipState, policy: AfterSalesPolicy) -> datetime | None:

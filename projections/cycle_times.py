@@ -20,21 +20,6 @@ from psycopg import AsyncConnection
 
 from domain.stages import STAGE_ORDER
 
-# Stage visits as they stood at `as_of`, from the projector's read model: a visit not yet ended then
-# is open, a visit entered later does not exist yet.
-_VISITS = """
-WITH visits AS (
-    SELECT opportunity_id, stage, entered_at,
-           CASE WHEN exited_at <= %(as_of)s THEN exited_at END AS exited_at
-    FROM rm_stage_visits
-    WHERE entered_at <= %(as_of)s AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
-), deals AS (
-    SELECT opportunity_id, pipeline, owner
-    FROM rm_opportunities
-    WHERE opened_at <= %(as_of)s AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
-)
-"""
-
 _STATS = """
     count(*) AS n,
     avg(days) AS mean,
@@ -42,16 +27,22 @@ _STATS = """
     percentile_cont(0.9) WITHIN GROUP (ORDER BY days) AS p90
 """
 
+# Only the opportunities that entered `contact` or `deal` in the period can have a duration ending
+# in it; their first entries are then taken over all their visits up to `as_of`.
 _CYCLE_TIMES = (
-    _VISITS
-    + """
-, firsts AS (
-    SELECT v.opportunity_id, d.owner,
+    """
+WITH candidates AS (
+    SELECT DISTINCT opportunity_id FROM rm_stage_visits
+    WHERE stage IN ('contact', 'deal') AND entered_at >= %(start)s AND entered_at < %(end)s
+      AND entered_at <= %(as_of)s AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+), firsts AS (
+    SELECT v.opportunity_id, min(v.owner) AS owner,
            min(entered_at) FILTER (WHERE stage = 'identify') AS identify_at,
            min(entered_at) FILTER (WHERE stage = 'contact') AS contact_at,
            min(entered_at) FILTER (WHERE stage = 'deal') AS deal_at
-    FROM visits v JOIN deals d USING (opportunity_id)
-    GROUP BY v.opportunity_id, d.owner
+    FROM rm_stage_visits v JOIN candidates USING (opportunity_id)
+    WHERE v.entered_at <= %(as_of)s
+    GROUP BY v.opportunity_id
 ), durations AS (
     SELECT 'lead_conversion' AS metric, owner, contact_at AS ended_at,
            extract(epoch FROM contact_at - identify_at) / 86400 AS days FROM firsts
@@ -69,14 +60,14 @@ GROUP BY GROUPING SETS ((metric), (metric, owner))
 """
 )
 
+# A visit's time counts in the period in which it ended (by moving on or being lost).
 _STAGE_TIMES = (
-    _VISITS
-    + """
-, closed AS (
-    SELECT v.stage, d.owner, extract(epoch FROM v.exited_at - v.entered_at) / 86400 AS days
-    FROM visits v JOIN deals d USING (opportunity_id)
-    WHERE v.stage IS NOT NULL AND v.exited_at IS NOT NULL
-      AND v.exited_at >= %(start)s AND v.exited_at < %(end)s
+    """
+WITH closed AS (
+    SELECT stage, owner, extract(epoch FROM exited_at - entered_at) / 86400 AS days
+    FROM rm_stage_visits
+    WHERE exited_at >= %(start)s AND exited_at < %(end)s AND exited_at <= %(as_of)s
+      AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
 )
 SELECT stage, owner, """
     + _STATS

@@ -18,7 +18,7 @@ from projections.schema import migrate
 # Appends take this transaction-level lock so that global positions commit in the order they
 # are assigned: with concurrent writers a bigserial alone can commit 11 before 10, and a
 # projector reading "after 10" would skip 10 forever (design.md §3).
-_APPEND_LOCK = 7_301_002
+APPEND_LOCK = 7_301_002
 
 _INSERT = """
 INSERT INTO events (opportunity_id, version, event_id, type, schema_version, occurred_at, payload)
@@ -39,6 +39,22 @@ class EventConflictError(Exception):
 class AppendResult:
     stored: int
     already_present: int
+
+
+# The columns an event fills, in the order of `event_row`.
+EVENT_COLUMNS = "opportunity_id, version, event_id, type, schema_version, occurred_at, payload"
+
+
+def event_row(e: DomainEvent) -> tuple[object, ...]:
+    return (
+        e.opportunity_id,
+        e.version,
+        e.event_id,
+        e.type,
+        e.schema_version,
+        e.occurred_at,
+        e.model_dump_json(),
+    )
 
 
 class EventStore:
@@ -77,15 +93,7 @@ class EventStore:
             return AppendResult(0, 0)
         columns: tuple[list[object], ...] = ([], [], [], [], [], [], [])
         for e in sorted(events, key=lambda e: (e.opportunity_id, e.version)):
-            row = (
-                e.opportunity_id,
-                e.version,
-                e.event_id,
-                e.type,
-                e.schema_version,
-                e.occurred_at,
-                e.model_dump_json(),
-            )
+            row = event_row(e)
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
         if conn is not None:
@@ -99,7 +107,7 @@ class EventStore:
         events: Sequence[DomainEvent],
         columns: tuple[list[object], ...],
     ) -> AppendResult:
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
         cur = await conn.execute(_INSERT, columns)
         inserted = {(str(r[0]), int(str(r[1]))) for r in await cur.fetchall()}
         skipped = [e for e in events if (e.opportunity_id, e.version) not in inserted]

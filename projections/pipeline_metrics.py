@@ -27,13 +27,14 @@ WITH entered AS (
     SELECT DISTINCT opportunity_id, stage FROM rm_stage_visits
     WHERE entered_at >= %(start)s AND entered_at < %(end)s AND entered_at <= %(as_of)s
       AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+), reached AS (
+    SELECT DISTINCT opportunity_id, stage FROM rm_stage_visits
+    WHERE entered_at <= %(as_of)s AND opportunity_id IN (SELECT opportunity_id FROM entered)
 )
-SELECT e.stage, count(*),
-       count(*) FILTER (WHERE EXISTS (
-           SELECT 1 FROM rm_stage_visits n
-           WHERE n.opportunity_id = e.opportunity_id AND n.stage = (%(next)s::jsonb ->> e.stage)
-             AND n.entered_at <= %(as_of)s))
-FROM entered e GROUP BY e.stage
+SELECT e.stage, count(*), count(r.opportunity_id)
+FROM entered e
+LEFT JOIN reached r ON r.opportunity_id = e.opportunity_id AND r.stage = (%(next)s::jsonb ->> e.stage)
+GROUP BY e.stage
 """
 
 _WON = """

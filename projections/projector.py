@@ -32,7 +32,7 @@ from projections.stage_moves import STAGE_MOVE_TYPES
 
 NAME = "read_models"
 READ_MODELS = ("rm_opportunities", "rm_stage_visits", "rm_amounts", "rm_losses")
-_LOCK = 7_301_002  # serialises projector batches across processes
+_LOCK = 7_301_003  # serialises projector batches across processes
 DEFAULT_BATCH = 5_000
 
 

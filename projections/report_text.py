@@ -150,10 +150,18 @@ def print_brief(brief: SalesBrief, console: Console) -> None:
 
 
 def pipeline_json(metrics: PipelineMetrics) -> dict[str, Any]:
-    body = dataclasses.asdict(metrics)
-    body["funnel"] = [{**dataclasses.asdict(s), "conversion": s.conversion} for s in metrics.funnel]
-    body["lost"], body["win_rate"] = metrics.lost, metrics.win_rate
-    return body
+    # Built by hand: dataclasses.asdict would rebuild each Counter from its (key, count) pairs.
+    return {
+        "funnel": [{**dataclasses.asdict(s), "conversion": s.conversion} for s in metrics.funnel],
+        "won": metrics.won,
+        "lost": metrics.lost,
+        "win_rate": metrics.win_rate,
+        "lost_by_reason": dict(metrics.lost_by_reason),
+        "lost_by_stage": dict(metrics.lost_by_stage),
+        "open_by_stage": dict(metrics.open_by_stage),
+        "forecast": metrics.forecast,
+        "pipeline_value": metrics.pipeline_value,
+    }
 
 
 def print_pipeline(metrics: PipelineMetrics, console: Console) -> None:

@@ -95,6 +95,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX rm_losses_lost_at ON rm_losses (lost_at);
     """,
+    """
+    CREATE INDEX rm_stage_visits_exited ON rm_stage_visits (exited_at);
+    CREATE INDEX rm_amounts_since ON rm_amounts (opportunity_id, since);
+    """,
 )
 
 # Any constant will do: it names the lock that serialises migrations across processes.

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from domain.after_sales import (
     AfterSalesPolicy,
     CloseRelationship,
+    DealWon,
     OpenRenewal,
     RecordFeedback,
     RelationshipState,
@@ -30,7 +31,18 @@ POLICY = AfterSalesPolicy(revisit_after_days=(7, 30, 90), then_every_days=180)
 
 
 def started() -> RelationshipState:
-    event = decide_start("opp-9", "software", "an.li", "Acme", "Wang Li", Decimal(100), T0, meta())
+    event = decide_start(
+        DealWon(
+            deal_id="opp-9",
+            pipeline="software",
+            owner="an.li",
+            customer="Acme",
+            contact_person="Wang Li",
+            amount=Decimal(100),
+            won_at=T0,
+        ),
+        meta(),
+    )
     return apply_after_sales(None, event)
 
 

@@ -1,6 +1,7 @@
 """After-sales on the time-skipping server: revisits on the right days, feedback, missed revisits,
 renewals, and five simulated years of continue-as-new with nothing lost and a short history."""
 
+import asyncio
 import uuid
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -129,8 +130,10 @@ async def test_a_revisit_opens_a_renewal_linked_to_the_customer(
     renewal = await deals.show(renewal_id)
     assert (renewal.company, renewal.owner, renewal.source) == ("Acme", "an.li", "renewal")
     assert (renewal.renewal_of, renewal.amount, renewal.stage) == (oid, Decimal(60000), Stage.IDENTIFY)
-    opened = (await store.read_stream(renewal_id))[0]
-    assert getattr(opened, "renewal_of", None) == oid
+    async with asyncio.timeout(10):  # the renewal's workflow stores its first event a moment later
+        while not (stored := await store.read_stream(renewal_id)):  # noqa: ASYNC110 - polling the store
+            await asyncio.sleep(0.05)
+    assert getattr(stored[0], "renewal_of", None) == oid
 
 
 async def test_a_closed_relationship_ends_its_workflow(

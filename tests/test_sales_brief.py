@@ -7,6 +7,7 @@ import pytest
 
 from domain.after_sales import (
     AfterSalesPolicy,
+    DealWon,
     RecordFeedback,
     apply_after_sales,
     decide_feedback,
@@ -33,7 +34,18 @@ def after_sales_of_a() -> list[DomainEvent]:
     policy = AfterSalesPolicy(revisit_after_days=(2,))
     at = T0 + timedelta(days=3)
     events: list[DomainEvent] = [
-        decide_start("A", "software", "alice", "Acme", "Wang Li", Decimal(100000), at, _meta(3, "s"))
+        decide_start(
+            DealWon(
+                deal_id="A",
+                pipeline="software",
+                owner="alice",
+                customer="Acme",
+                contact_person="Wang Li",
+                amount=Decimal(100000),
+                won_at=at,
+            ),
+            _meta(3, "s"),
+        )
     ]
     state = apply_after_sales(None, events[0])
     for event in decide_revisit(state, policy, _meta(5, "r")):

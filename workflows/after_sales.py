@@ -58,10 +58,7 @@ class AfterSalesWorkflow:
         if start.carried is not None:
             self._state = start.carried
             return
-        d = start.deal
-        started = decide_start(
-            d.deal_id, d.pipeline, d.owner, d.customer, d.contact_person, d.amount, d.won_at, new_meta()
-        )
+        started = decide_start(start.deal, new_meta())
         self._state = apply_after_sales(None, started)
         self._journal.record([started])
 

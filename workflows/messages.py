@@ -5,7 +5,7 @@ from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from domain.after_sales import RelationshipState
+from domain.after_sales import DealWon, RelationshipState
 from domain.commands import OpenOpportunity
 from domain.contracts import Contract, ContractPolicy
 from domain.events import DomainEvent
@@ -27,18 +27,6 @@ class StartOpportunity(BaseModel):
 
     command: OpenOpportunity
     pipeline: Pipeline
-
-
-class DealWon(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    deal_id: str
-    pipeline: str
-    owner: str
-    customer: str
-    contact_person: str
-    amount: Decimal
-    won_at: AwareDatetime
 
 
 class StartAfterSales(BaseModel):

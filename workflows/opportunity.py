@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from domain.after_sales import DealWon
     from domain.approvals import RequestStatus
     from domain.commands import (
         AdvanceStage,
@@ -66,7 +67,6 @@ with workflow.unsafe.imports_passed_through():
         CHECK_CONTRACT,
         START_AFTER_SALES,
         ContractCheckRequest,
-        DealWon,
         Notification,
         StartAfterSales,
         StartOpportunity,

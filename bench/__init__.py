@@ -1,0 +1,1 @@
+"""Benchmarks and the large-history generator (see BENCHMARKS.md)."""
