@@ -30,7 +30,7 @@ from domain.opportunity import (
 )
 from domain.pipeline import Pipeline, load_catalog
 from domain.stages import STAGE_ORDER, LossReason, Stage
-from projections.event_store import APPEND_LOCK, EventStore
+from projections.event_store import EventStore
 
 PREFIX = "gen-"
 REPS = ("an.li", "bo.wang", "chen.zhao", "dai.liu", "fang.xu", "xiao.a")
@@ -129,35 +129,11 @@ async def write(store: EventStore, events: int, seed: int, chunk: int = 50_000) 
     for stream in streams:
         rows += stream
         if len(rows) >= chunk:
-            written += await _copy(store, rows)
+            written += await store.copy_in(rows)
             rows = []
             print(f"  {written:,} events", flush=True)
-    written += await _copy(store, rows)
+    written += await store.copy_in(rows)
     return written, time.perf_counter() - started
-
-
-async def _copy(store: EventStore, rows: list[DomainEvent]) -> int:
-    if not rows:
-        return 0
-    async with store.pool.connection() as conn, conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))  # positions in commit order
-        async with conn.cursor().copy(
-            "COPY events (opportunity_id, version, event_id, type, schema_version, occurred_at, payload)"
-            " FROM STDIN"
-        ) as copy:
-            for e in rows:
-                await copy.write_row(
-                    (
-                        e.opportunity_id,
-                        e.version,
-                        e.event_id,
-                        e.type,
-                        e.schema_version,
-                        e.occurred_at,
-                        e.model_dump_json(),
-                    )
-                )
-    return len(rows)
 
 
 async def main() -> None:

@@ -18,10 +18,26 @@ from projections.schema import migrate
 # Appends take this transaction-level lock so that global positions commit in the order they
 # are assigned: with concurrent writers a bigserial alone can commit 11 before 10, and a
 # projector reading "after 10" would skip 10 forever (design.md §3).
-APPEND_LOCK = 7_301_002
+_APPEND_LOCK = 7_301_002
 
-_INSERT = """
-INSERT INTO events (opportunity_id, version, event_id, type, schema_version, occurred_at, payload)
+# The columns an event fills, in the order of `_event_row`.
+_EVENT_COLUMNS = "opportunity_id, version, event_id, type, schema_version, occurred_at, payload"
+
+
+def _event_row(e: DomainEvent) -> tuple[object, ...]:
+    return (
+        e.opportunity_id,
+        e.version,
+        e.event_id,
+        e.type,
+        e.schema_version,
+        e.occurred_at,
+        e.model_dump_json(),
+    )
+
+
+_INSERT = f"""
+INSERT INTO events ({_EVENT_COLUMNS})
 SELECT i, v, e, t, s, o, p::jsonb
 FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::int[], %s::timestamptz[], %s::text[])
      AS u(i, v, e, t, s, o, p)
@@ -39,22 +55,6 @@ class EventConflictError(Exception):
 class AppendResult:
     stored: int
     already_present: int
-
-
-# The columns an event fills, in the order of `event_row`.
-EVENT_COLUMNS = "opportunity_id, version, event_id, type, schema_version, occurred_at, payload"
-
-
-def event_row(e: DomainEvent) -> tuple[object, ...]:
-    return (
-        e.opportunity_id,
-        e.version,
-        e.event_id,
-        e.type,
-        e.schema_version,
-        e.occurred_at,
-        e.model_dump_json(),
-    )
 
 
 class EventStore:
@@ -93,7 +93,7 @@ class EventStore:
             return AppendResult(0, 0)
         columns: tuple[list[object], ...] = ([], [], [], [], [], [], [])
         for e in sorted(events, key=lambda e: (e.opportunity_id, e.version)):
-            row = event_row(e)
+            row = _event_row(e)
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
         if conn is not None:
@@ -107,13 +107,23 @@ class EventStore:
         events: Sequence[DomainEvent],
         columns: tuple[list[object], ...],
     ) -> AppendResult:
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (APPEND_LOCK,))
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
         cur = await conn.execute(_INSERT, columns)
         inserted = {(str(r[0]), int(str(r[1]))) for r in await cur.fetchall()}
         skipped = [e for e in events if (e.opportunity_id, e.version) not in inserted]
         if skipped:
             await self._check_same(conn, skipped)
         return AppendResult(stored=len(inserted), already_present=len(skipped))
+
+    async def copy_in(self, events: Sequence[DomainEvent]) -> int:
+        """Bulk-load events that are known to be new (a generated history) with COPY, in one
+        transaction under the same lock as `append`, so positions still commit in order."""
+        async with self._pool.connection() as conn, conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
+            async with conn.cursor().copy(f"COPY events ({_EVENT_COLUMNS}) FROM STDIN") as copy:
+                for e in events:
+                    await copy.write_row(_event_row(e))
+        return len(events)
 
     @staticmethod
     async def _check_same(conn: AsyncConnection[tuple[object, ...]], events: Sequence[DomainEvent]) -> None:

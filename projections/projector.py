@@ -73,9 +73,7 @@ class Projector:
 
     async def checkpoint(self) -> int:
         async with self._store.pool.connection() as conn:
-            cur = await conn.execute("SELECT position FROM projector_checkpoints WHERE name = %s", (NAME,))
-            row = await cur.fetchone()
-            return int(row[0]) if row else 0  # type: ignore[call-overload]
+            return await _checkpoint(conn)
 
     async def catch_up(
         self, *, max_batches: int | None = None, on_batch: Callable[[int, int], None] = lambda n, pos: None
@@ -102,9 +100,7 @@ class Projector:
     async def _project_batch(self) -> tuple[int, int]:
         async with self._store.pool.connection() as conn, conn.transaction():
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
-            cur = await conn.execute("SELECT position FROM projector_checkpoints WHERE name = %s", (NAME,))
-            row = await cur.fetchone()
-            after = int(row[0]) if row else 0  # type: ignore[call-overload]
+            after = await _checkpoint(conn)
             cur = await conn.execute(
                 "SELECT position, opportunity_id, version, type, occurred_at, payload::text FROM events"
                 " WHERE position > %s ORDER BY position LIMIT %s",
@@ -123,6 +119,12 @@ class Projector:
                 (NAME, last),
             )
             return len(events), last
+
+
+async def _checkpoint(conn: AsyncConnection[Any]) -> int:
+    cur = await conn.execute("SELECT position FROM projector_checkpoints WHERE name = %s", (NAME,))
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def _rows(conn: AsyncConnection[Any], moves: list[tuple[Any, ...]]) -> _Batch:

@@ -144,23 +144,22 @@ class DealClient:
 
     async def record_feedback(self, deal_id: str, cmd: RecordFeedback) -> RelationshipState:
         """The customer's score (1-5) and comment for a revisit (by default the latest one)."""
-        handle = self._relationship(deal_id)
-        return await _update(
-            relationship_id(deal_id), lambda: handle.execute_update(AfterSalesWorkflow.record_feedback, cmd)
-        )
+        return await self._execute_relationship(deal_id, AfterSalesWorkflow.record_feedback, cmd)
 
     async def open_renewal(self, deal_id: str, cmd: OpenRenewal) -> RelationshipState:
         """Open a renewal opportunity for the customer; its id is the last of `renewals`."""
-        handle = self._relationship(deal_id)
-        return await _update(
-            relationship_id(deal_id), lambda: handle.execute_update(AfterSalesWorkflow.open_renewal, cmd)
-        )
+        return await self._execute_relationship(deal_id, AfterSalesWorkflow.open_renewal, cmd)
 
     async def close_relationship(self, deal_id: str, cmd: CloseRelationship) -> RelationshipState:
+        return await self._execute_relationship(deal_id, AfterSalesWorkflow.close, cmd)
+
+    async def _execute_relationship(self, deal_id: str, update: Any, cmd: BaseModel) -> RelationshipState:
+        """Run one of the relationship's updates, turning its refusals into `DealRefused`."""
         handle = self._relationship(deal_id)
-        return await _update(
-            relationship_id(deal_id), lambda: handle.execute_update(AfterSalesWorkflow.close, cmd)
+        result: RelationshipState = await _update(
+            relationship_id(deal_id), lambda: handle.execute_update(update, cmd)
         )
+        return result
 
     async def show(self, opportunity_id: str) -> OpportunityState:
         return await _update(

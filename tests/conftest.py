@@ -14,15 +14,15 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.after_sales import CloseRelationship, relationship_id
 from domain.commands import OpenOpportunity
 from domain.opportunity import OpportunityState
 from domain.pipeline import load_catalog
 from projections.event_store import EventStore
 from runtime.binaries import find_binary
-from runtime.deal_client import DealClient, DealRefused
+from runtime.deal_client import DealClient
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.temporal_client import create_worker
+from tests.factories import end_relationship
 from workflows import search_attributes as sa
 from workflows.opportunity import OpportunityWorkflow
 
@@ -96,9 +96,7 @@ async def deals(time_skipping_env: WorkflowEnvironment, store: EventStore) -> As
         # revisit timers and activities. Close it while the worker still runs, so it ends with
         # nothing in flight (terminating one mid-activity leaves the test server's clock stuck).
         for oid in client.started:
-            with contextlib.suppress(DealRefused):
-                await client.close_relationship(oid, CloseRelationship(reason="test finished", by="pytest"))
-                await time_skipping_env.client.get_workflow_handle(relationship_id(oid)).result()
+            await end_relationship(client, time_skipping_env.client, oid, by="pytest")
     # A workflow left waiting on a timer after its worker is gone would stall time skipping for
     # every later test (the server does not skip while a task waits for a worker): end them.
     for oid in client.started:

@@ -1,13 +1,14 @@
 """Small builders shared by the tests."""
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import count
 from typing import TYPE_CHECKING
 
-from domain.after_sales import RelationshipState
+from domain.after_sales import CloseRelationship, RelationshipState, relationship_id
 from domain.commands import AdvanceStage, DecideContract, MarkLost, OpenOpportunity, Reopen, SubmitContract
 from domain.contracts import Contract, expected_total
 from domain.events import DomainEvent, EventMeta
@@ -24,6 +25,8 @@ from domain.pipeline import Pipeline, load_catalog
 from domain.stages import STAGE_ORDER, LossReason, Stage
 
 if TYPE_CHECKING:
+    from temporalio.client import Client
+
     from runtime.deal_client import DealClient
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
@@ -159,3 +162,13 @@ def script(
         state = apply(state, event)
         events.append(event)
     return events
+
+
+async def end_relationship(deals: "DealClient", client: "Client", deal_id: str, by: str) -> None:
+    """Close the won deal's relationship through its update and wait for its end (if it runs):
+    terminating one with an activity in flight leaves the time-skipping server's clock stuck."""
+    from runtime.deal_client import DealRefused
+
+    with contextlib.suppress(DealRefused):
+        await deals.close_relationship(deal_id, CloseRelationship(reason="finished", by=by))
+        await client.get_workflow_handle(relationship_id(deal_id)).result()

@@ -20,7 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from domain.after_sales import CloseRelationship, OpenRenewal, RecordFeedback, relationship_id
+from domain.after_sales import OpenRenewal, RecordFeedback, relationship_id
 from domain.commands import (
     AdvanceStage,
     DecideContract,
@@ -41,6 +41,7 @@ from runtime.temporal_client import create_worker
 from tests.factories import (
     ALL_FACTS,
     advance_to,
+    end_relationship,
     good_contract,
     open_cmd,
     relationship_when,
@@ -182,14 +183,6 @@ async def relationship_runs(env: WorkflowEnvironment, deal_id: str) -> list[Work
     return runs
 
 
-async def end_relationship(deals: DealClient, env: WorkflowEnvironment, deal_id: str) -> None:
-    """Close it through its update and wait for the end: terminating one with an activity in
-    flight leaves the time-skipping server's clock stuck for every later scenario."""
-    with contextlib.suppress(DealRefused):
-        await deals.close_relationship(deal_id, CloseRelationship(reason="recorded", by="recorder"))
-        await env.client.get_workflow_handle(relationship_id(deal_id)).result()
-
-
 def write(path: Path, history: WorkflowHistory) -> None:
     path.write_text(history.to_json(), encoding="utf-8")
     print(f"wrote {path} ({len(history.events)} events)")
@@ -211,7 +204,7 @@ async def record(tag: str) -> None:
                 await scenario(deals, env, oid)
                 history = await env.client.get_workflow_handle(oid).fetch_history()
                 runs = await relationship_runs(env, oid)
-                await end_relationship(deals, env, oid)
+                await end_relationship(deals, env.client, oid, by="recorder")
                 with contextlib.suppress(RPCError):  # an open one must not stall later scenarios' timers
                     await env.client.get_workflow_handle(oid).terminate("recorded")
                 write(HISTORIES / f"{tag}-{name}.json", history)
