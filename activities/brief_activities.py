@@ -8,6 +8,7 @@ from temporalio.exceptions import ApplicationError
 
 from domain.sales_brief import SalesBrief, period_bounds
 from projections.event_store import EventStore
+from projections.projector import Projector
 from projections.sales_brief import compile_brief, save_brief
 from workflows.messages import COMPILE_BRIEF, BriefRequest
 
@@ -24,6 +25,7 @@ class BriefActivities:
             start, end = period_bounds(request.period, request.period_start, request.now or datetime.now(UTC))
         except ValueError as err:
             raise ApplicationError(str(err), type="BadBriefRequest", non_retryable=True) from err
+        await Projector(self._store).catch_up()  # the brief reads the read models
         async with self._store.pool.connection() as conn:
             brief = await compile_brief(conn, request.period, start, end, request.pipeline)
             await save_brief(conn, brief)

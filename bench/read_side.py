@@ -51,6 +51,12 @@ async def measure(store: EventStore, repeat: int) -> None:
     n, seconds = tail[-1][0] - before[0], tail[-1][1] - before[1]
     if seconds > 0:
         print(f"incremental catch-up, last {n:,} events: {n / seconds:,.0f} events/s")
+    async with store.pool.connection() as conn:  # the history thins out after its last lead
+        cur = await conn.execute("SELECT max(opened_at) FROM rm_opportunities")
+        row = await cur.fetchone()
+    assert row is not None
+    assert isinstance(row[0], datetime)
+    last_at = row[0]
     period = Period(start=last_at - timedelta(days=365), end=last_at, as_of=last_at)
     catalog = load_catalog()
     week = (last_at - timedelta(days=last_at.weekday() + 7)).date()

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 
 from cli.common import UsageError, console, open_store, temporal
 from domain.sales_brief import period_bounds
+from projections.projector import Projector
 from projections.report_text import print_brief
 from projections.sales_brief import compile_brief, save_brief, stored_briefs
 from runtime.brief_schedule import ensure_weekly_brief_schedule
@@ -45,6 +46,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> None:
         return
     async with open_store(settings) as store, store.pool.connection() as conn:
         if args.action == "compile":
+            await Projector(store).catch_up()  # the brief reads the read models
             try:
                 start, end = period_bounds(args.period, args.start, datetime.now(UTC))
             except ValueError as err:

@@ -22,46 +22,61 @@ from domain.pipeline import PipelineCatalog
 from domain.stages import STAGE_ORDER, Stage
 from projections.cycle_times import Period
 
+# Entered in the period: first entries, plus re-entries (a reopened deal) whose first entry was
+# earlier. "Moved on" by as_of: the next stage's first entry by then (a reopened deal is back in the
+# stage it was lost from, which it had never left forward).
 _FUNNEL = """
 WITH entered AS (
-    SELECT DISTINCT opportunity_id, stage FROM rm_stage_visits
+    SELECT stage, next_entered_at FROM rm_first_entries
     WHERE entered_at >= %(start)s AND entered_at < %(end)s AND entered_at <= %(as_of)s
       AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
-), reached AS (
-    SELECT DISTINCT opportunity_id, stage FROM rm_stage_visits
-    WHERE entered_at <= %(as_of)s AND opportunity_id IN (SELECT opportunity_id FROM entered)
+    UNION ALL
+    SELECT stage, next_entered_at FROM (
+        SELECT DISTINCT f.opportunity_id, f.stage, f.next_entered_at
+        FROM rm_stage_visits v JOIN rm_first_entries f USING (opportunity_id, stage)
+        WHERE v.reentry AND v.entered_at >= %(start)s AND v.entered_at < %(end)s
+          AND v.entered_at <= %(as_of)s AND f.entered_at < %(start)s
+          AND (%(pipeline)s::text IS NULL OR v.pipeline = %(pipeline)s)
+    ) reentered
 )
-SELECT e.stage, count(*), count(r.opportunity_id)
-FROM entered e
-LEFT JOIN reached r ON r.opportunity_id = e.opportunity_id AND r.stage = (%(next)s::jsonb ->> e.stage)
-GROUP BY e.stage
+SELECT stage, count(*), count(*) FILTER (WHERE next_entered_at <= %(as_of)s)
+FROM entered
+GROUP BY stage
 """
 
+# A deal is entered once (it cannot be lost), so its first entry is its only one.
 _WON = """
-SELECT count(DISTINCT opportunity_id) FROM rm_stage_visits
+SELECT count(*) FROM rm_first_entries
 WHERE stage = 'deal' AND entered_at >= %(start)s AND entered_at < %(end)s AND entered_at <= %(as_of)s
   AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
 """
 
+# Still lost at as_of: not reopened by then.
 _LOST = """
-SELECT l.stage, l.reason, count(*) FROM rm_losses l
-WHERE l.lost_at >= %(start)s AND l.lost_at < %(end)s AND l.lost_at <= %(as_of)s
-  AND (%(pipeline)s::text IS NULL OR l.pipeline = %(pipeline)s)
-  AND NOT EXISTS (SELECT 1 FROM rm_stage_visits v WHERE v.opportunity_id = l.opportunity_id
-                  AND v.entered_at > l.lost_at AND v.entered_at <= %(as_of)s)
+SELECT stage, reason, count(*) FROM rm_losses
+WHERE lost_at >= %(start)s AND lost_at < %(end)s AND lost_at <= %(as_of)s
+  AND (reopened_at IS NULL OR reopened_at > %(as_of)s)
+  AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
 GROUP BY 1, 2
 """
 
+# Open at as_of: a visit of an open stage entered by then and not exited by then. The two halves
+# read two small index ranges (visits still open; visits exited after as_of), not every visit.
 _OPEN_AT = """
+WITH open_visits AS (
+    SELECT opportunity_id, pipeline, stage FROM rm_stage_visits
+    WHERE exited_at IS NULL AND stage NOT IN ('deal', 'after_sales') AND entered_at <= %(as_of)s
+    UNION ALL
+    SELECT opportunity_id, pipeline, stage FROM rm_stage_visits
+    WHERE exited_at > %(as_of)s AND stage NOT IN ('deal', 'after_sales') AND entered_at <= %(as_of)s
+)
 SELECT v.pipeline, v.stage, count(*), sum(a.amount)
-FROM rm_stage_visits v
+FROM open_visits v
 CROSS JOIN LATERAL (
     SELECT amount FROM rm_amounts a WHERE a.opportunity_id = v.opportunity_id AND a.since <= %(as_of)s
     ORDER BY a.version DESC LIMIT 1
 ) a
-WHERE v.entered_at <= %(as_of)s AND (v.exited_at IS NULL OR v.exited_at > %(as_of)s)
-  AND v.stage NOT IN ('deal', 'after_sales')
-  AND (%(pipeline)s::text IS NULL OR v.pipeline = %(pipeline)s)
+WHERE %(pipeline)s::text IS NULL OR v.pipeline = %(pipeline)s
 GROUP BY 1, 2
 """
 

@@ -15,6 +15,7 @@ Read models:
 - rm_stage_visits   one row per visit of a stage: entered, exited, how it ended (advanced / lost)
 - rm_amounts        the amount of each opportunity from a moment on (lead, revised quotes)
 - rm_losses         every loss with its stage and reason
+- rm_first_entries  the first entry of each stage per opportunity (cycle times, funnel, brief)
 """
 
 import json
@@ -27,11 +28,12 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
+from domain.stages import STAGE_ORDER, Stage
 from projections.event_store import EventStore
 from projections.stage_moves import STAGE_MOVE_TYPES
 
 NAME = "read_models"
-READ_MODELS = ("rm_opportunities", "rm_stage_visits", "rm_amounts", "rm_losses")
+READ_MODELS = ("rm_opportunities", "rm_stage_visits", "rm_amounts", "rm_losses", "rm_first_entries")
 _LOCK = 7_301_003  # serialises projector batches across processes
 DEFAULT_BATCH = 5_000
 
@@ -46,17 +48,62 @@ class _Visit:
     entered_at: datetime
     exited_at: datetime | None = None
     exit: str | None = None
+    reentry: bool = False
+
+    def row(self) -> tuple[object, ...]:
+        return (
+            self.opportunity_id,
+            self.visit_no,
+            self.stage,
+            self.pipeline,
+            self.owner,
+            self.entered_at,
+            self.exited_at,
+            self.exit,
+            self.reentry,
+        )
+
+
+@dataclass
+class _FirstEntry:
+    opportunity_id: str
+    stage: str
+    entered_at: datetime
+    version: int
+    pipeline: str
+    owner: str
+    opened_at: datetime
+    contact_at: datetime | None
+    next_entered_at: datetime | None = None
+
+    def row(self) -> tuple[object, ...]:
+        return (
+            self.opportunity_id,
+            self.stage,
+            self.entered_at,
+            self.version,
+            self.pipeline,
+            self.owner,
+            self.opened_at,
+            self.contact_at,
+            self.next_entered_at,
+        )
 
 
 @dataclass
 class _Batch:
-    """The rows one batch of events causes, worked out in memory, written in a few statements."""
+    """The rows one batch of events causes, worked out in memory, written in a few statements.
+    Rows new in this batch are completed in memory; rows of earlier batches get UPDATEs."""
 
     opportunities: list[tuple[object, ...]] = field(default_factory=list)
-    visits: dict[tuple[str, int], _Visit] = field(default_factory=dict)  # new in this batch
+    visits: dict[tuple[str, int], _Visit] = field(default_factory=dict)
     closed: list[tuple[object, ...]] = field(default_factory=list)  # visits of earlier batches
     amounts: list[tuple[object, ...]] = field(default_factory=list)
-    losses: list[tuple[object, ...]] = field(default_factory=list)
+    losses: list[list[object]] = field(default_factory=list)  # the last item: reopened_at
+    open_losses: dict[str, list[object]] = field(default_factory=dict)  # this batch's, by opportunity
+    reopened: list[tuple[object, ...]] = field(default_factory=list)  # losses of earlier batches
+    entries: dict[tuple[str, str], _FirstEntry] = field(default_factory=dict)
+    moved_on: list[tuple[object, ...]] = field(default_factory=list)  # first entries of earlier batches
 
 
 @dataclass(frozen=True)
@@ -129,7 +176,8 @@ async def _checkpoint(conn: AsyncConnection[Any]) -> int:
 
 async def _rows(conn: AsyncConnection[Any], moves: list[tuple[Any, ...]]) -> _Batch:
     ids = sorted({str(m[1]) for m in moves})
-    # Where each opportunity stands after earlier batches: its last visit, and who owns it.
+    # Where each opportunity stands after earlier batches: its last visit, who owns it, and the
+    # stages it has entered before.
     cur = await conn.execute(
         "SELECT DISTINCT ON (v.opportunity_id) v.opportunity_id, v.visit_no, v.exited_at IS NULL,"
         " v.pipeline, v.owner FROM rm_stage_visits v WHERE v.opportunity_id = ANY(%s)"
@@ -140,6 +188,11 @@ async def _rows(conn: AsyncConnection[Any], moves: list[tuple[Any, ...]]) -> _Ba
     owners: dict[str, tuple[str, str]] = {}
     for oid, visit_no, is_open, pipeline, owner in await cur.fetchall():
         last[oid], owners[oid] = (visit_no, is_open), (pipeline, owner)
+    cur = await conn.execute(
+        "SELECT opportunity_id, stage, entered_at FROM rm_first_entries WHERE opportunity_id = ANY(%s)",
+        (ids,),
+    )
+    firsts: dict[tuple[str, str], datetime] = {(oid, stage): at for oid, stage, at in await cur.fetchall()}
     out = _Batch()
     for _, oid, version, kind, at, payload_text in moves:
         payload = json.loads(payload_text)
@@ -157,15 +210,68 @@ async def _rows(conn: AsyncConnection[Any], moves: list[tuple[Any, ...]]) -> _Ba
                 out.closed.append((at, how, oid, number))
             is_open = False
         if kind == "OpportunityLost":
-            out.losses.append((oid, version, at, payload["stage"], payload["reason"], pipeline, owner))
-        else:  # opened, advanced, reopened: a visit begins
-            stage = payload.get("to_stage") or payload.get("stage") or "identify"
-            number, is_open = number + 1, True
-            out.visits[(oid, number)] = _Visit(oid, number, stage, pipeline, owner, at)
-            if kind == "StageAdvanced" and payload.get("amount") is not None:
-                out.amounts.append((oid, at, version, Decimal(payload["amount"])))
+            loss: list[object] = [
+                oid,
+                version,
+                at,
+                payload["stage"],
+                payload["reason"],
+                pipeline,
+                owner,
+                None,
+            ]
+            out.losses.append(loss)
+            out.open_losses[oid] = loss
+            last[oid] = (number, is_open)
+            continue
+        # opened, advanced, reopened: a visit begins
+        if kind == "OpportunityReopened":
+            if (undone := out.open_losses.pop(oid, None)) is not None:
+                undone[-1] = at
+            else:
+                out.reopened.append((at, oid))
+        stage = payload.get("to_stage") or payload.get("stage") or "identify"
+        number, is_open = number + 1, True
+        out.visits[(oid, number)] = _Visit(
+            oid, number, stage, pipeline, owner, at, reentry=kind == "OpportunityReopened"
+        )
+        if kind == "StageAdvanced" and payload.get("amount") is not None:
+            out.amounts.append((oid, at, version, Decimal(payload["amount"])))
+        if (oid, stage) not in firsts:
+            _first_entry(out, firsts, oid, stage, at, version, pipeline, owner)
         last[oid] = (number, is_open)
     return out
+
+
+def _first_entry(
+    out: _Batch,
+    firsts: dict[tuple[str, str], datetime],
+    oid: str,
+    stage: str,
+    at: datetime,
+    version: int,
+    pipeline: str,
+    owner: str,
+) -> None:
+    firsts[(oid, stage)] = at
+    position = Stage(stage).position
+    previous = STAGE_ORDER[position - 1].value if position else None
+    out.entries[(oid, stage)] = _FirstEntry(
+        oid,
+        stage,
+        at,
+        version,
+        pipeline,
+        owner,
+        opened_at=firsts.get((oid, Stage.IDENTIFY.value), at),
+        contact_at=firsts.get((oid, Stage.CONTACT.value)),
+    )
+    if previous is None:
+        return
+    if (entry := out.entries.get((oid, previous))) is not None:
+        entry.next_entered_at = at
+    else:
+        out.moved_on.append((at, oid, previous))
 
 
 async def _write(conn: AsyncConnection[Any], batch: _Batch) -> None:
@@ -176,29 +282,36 @@ async def _write(conn: AsyncConnection[Any], batch: _Batch) -> None:
                 " WHERE opportunity_id = %s AND visit_no = %s",
                 batch.closed,
             )
+        if batch.reopened:  # only an opportunity's last loss can be open
+            await cur.executemany(
+                "UPDATE rm_losses SET reopened_at = %s WHERE opportunity_id = %s AND reopened_at IS NULL",
+                batch.reopened,
+            )
+        if batch.moved_on:
+            await cur.executemany(
+                "UPDATE rm_first_entries SET next_entered_at = %s WHERE opportunity_id = %s AND stage = %s",
+                batch.moved_on,
+            )
         await _copy(
             cur, "rm_opportunities (opportunity_id, pipeline, owner, company, opened_at)", batch.opportunities
         )
         await _copy(
             cur,
-            "rm_stage_visits (opportunity_id, visit_no, stage, pipeline, owner, entered_at, exited_at, exit)",
-            [
-                (
-                    v.opportunity_id,
-                    v.visit_no,
-                    v.stage,
-                    v.pipeline,
-                    v.owner,
-                    v.entered_at,
-                    v.exited_at,
-                    v.exit,
-                )
-                for v in batch.visits.values()
-            ],
+            "rm_stage_visits (opportunity_id, visit_no, stage, pipeline, owner, entered_at, exited_at, exit,"
+            " reentry)",
+            [v.row() for v in batch.visits.values()],
         )
         await _copy(cur, "rm_amounts (opportunity_id, since, version, amount)", batch.amounts)
         await _copy(
-            cur, "rm_losses (opportunity_id, version, lost_at, stage, reason, pipeline, owner)", batch.losses
+            cur,
+            "rm_losses (opportunity_id, version, lost_at, stage, reason, pipeline, owner, reopened_at)",
+            [tuple(loss) for loss in batch.losses],
+        )
+        await _copy(
+            cur,
+            "rm_first_entries (opportunity_id, stage, entered_at, version, pipeline, owner, opened_at,"
+            " contact_at, next_entered_at)",
+            [e.row() for e in batch.entries.values()],
         )
 
 
@@ -214,6 +327,7 @@ _ORDER = {
     "rm_stage_visits": "opportunity_id, visit_no",
     "rm_amounts": "opportunity_id, version",
     "rm_losses": "opportunity_id, version",
+    "rm_first_entries": "opportunity_id, stage",
 }
 
 

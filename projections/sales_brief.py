@@ -1,4 +1,5 @@
-"""The weekly or monthly sales brief (销售简报, design.md §2), from the events alone.
+"""The weekly or monthly sales brief (销售简报, design.md §2), from the events alone (through the
+projector's read models).
 
 For a period: opportunities opened, deals won (count and amount), deals lost (by reason), new
 customers (companies whose first won deal falls in the period), after-sales revisits and the mean
@@ -17,56 +18,50 @@ from domain.sales_brief import RepFigures, SalesBrief
 
 ALL_PIPELINES = "*"  # the key of a brief over every pipeline
 
+# From the projector's read models (catch up first), each part an index range of the period; the
+# after-sales figures from their own streams' events. A won amount is the amount as of the winning
+# move; a new customer is a company whose first won deal (in the pipeline) falls in the period, and
+# counts for the rep who won it.
 _BRIEF = """
-WITH deals AS (
-    SELECT opportunity_id, payload->>'owner' AS owner, payload->>'company' AS company,
-           payload->>'pipeline' AS pipeline
-    FROM events
-    WHERE type = 'OpportunityOpened' AND occurred_at < %(end)s
-      AND (%(pipeline)s::text IS NULL OR payload->>'pipeline' = %(pipeline)s)
-), wins AS (
-    SELECT e.opportunity_id, e.occurred_at,
-           (SELECT (a.payload->>'amount')::numeric FROM events a
-             WHERE a.opportunity_id = e.opportunity_id AND a.version <= e.version
-               AND a.payload->>'amount' IS NOT NULL
-             ORDER BY a.version DESC LIMIT 1) AS amount
-    FROM events e JOIN deals USING (opportunity_id)
-    WHERE e.type = 'StageAdvanced' AND e.payload->>'to_stage' = 'deal' AND e.occurred_at < %(end)s
-), first_wins AS (
-    SELECT company, min(w.occurred_at) AS first_won_at FROM wins w JOIN deals USING (opportunity_id)
-    GROUP BY company
-), relationships AS (
-    SELECT opportunity_id AS stream, payload->>'owner' AS owner
-    FROM events
-    WHERE type = 'AfterSalesStarted'
-      AND (%(pipeline)s::text IS NULL OR payload->>'pipeline' = %(pipeline)s)
+WITH wins AS (
+    SELECT f.opportunity_id, f.owner, f.entered_at, f.version, o.company
+    FROM rm_first_entries f JOIN rm_opportunities o USING (opportunity_id)
+    WHERE f.stage = 'deal' AND f.entered_at >= %(start)s AND f.entered_at < %(end)s
+      AND (%(pipeline)s::text IS NULL OR f.pipeline = %(pipeline)s)
 )
-SELECT 'opened' AS kind, d.owner, NULL AS reason, count(*) AS n, NULL::numeric AS total
-FROM events e JOIN deals d USING (opportunity_id)
-WHERE e.type = 'OpportunityOpened' AND e.occurred_at >= %(start)s
-GROUP BY d.owner
+SELECT 'opened' AS kind, owner, NULL AS reason, count(*) AS n, NULL::numeric AS total
+FROM rm_opportunities
+WHERE opened_at >= %(start)s AND opened_at < %(end)s
+  AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+GROUP BY owner
 UNION ALL
-SELECT 'won', d.owner, NULL, count(*), sum(w.amount)
-FROM wins w JOIN deals d USING (opportunity_id)
-WHERE w.occurred_at >= %(start)s
-GROUP BY d.owner
+SELECT 'won', w.owner, NULL, count(*), sum(a.amount)
+FROM wins w CROSS JOIN LATERAL (
+    SELECT amount FROM rm_amounts a WHERE a.opportunity_id = w.opportunity_id AND a.version <= w.version
+    ORDER BY a.version DESC LIMIT 1
+) a
+GROUP BY w.owner
 UNION ALL
-SELECT 'lost', d.owner, e.payload->>'reason', count(*), NULL
-FROM events e JOIN deals d USING (opportunity_id)
-WHERE e.type = 'OpportunityLost' AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
-GROUP BY d.owner, e.payload->>'reason'
+SELECT 'lost', owner, reason, count(*), NULL
+FROM rm_losses
+WHERE lost_at >= %(start)s AND lost_at < %(end)s AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+GROUP BY owner, reason
 UNION ALL
-SELECT 'new_customer', min(d.owner), f.company, 1, NULL
-FROM first_wins f JOIN deals d USING (company)
-WHERE f.first_won_at >= %(start)s
-GROUP BY f.company
+(SELECT DISTINCT ON (w.company) 'new_customer', w.owner, w.company, 1, NULL
+ FROM wins w
+ WHERE NOT EXISTS (
+    SELECT 1 FROM rm_opportunities o JOIN rm_first_entries f
+      ON f.opportunity_id = o.opportunity_id AND f.stage = 'deal' AND f.entered_at < %(start)s
+    WHERE o.company = w.company AND (%(pipeline)s::text IS NULL OR o.pipeline = %(pipeline)s))
+ ORDER BY w.company, w.entered_at, w.opportunity_id)
 UNION ALL
 SELECT CASE e.type WHEN 'RevisitDue' THEN 'revisit' WHEN 'RevisitMissed' THEN 'missed' ELSE 'feedback' END,
-       r.owner, NULL, count(*), sum((e.payload->>'score')::numeric)
-FROM events e JOIN relationships r ON r.stream = e.opportunity_id
+       r.payload->>'owner', NULL, count(*), sum((e.payload->>'score')::numeric)
+FROM events e JOIN events r ON r.opportunity_id = e.opportunity_id AND r.version = 1
 WHERE e.type IN ('RevisitDue', 'RevisitMissed', 'FeedbackRecorded')
   AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
-GROUP BY 1, r.owner
+  AND (%(pipeline)s::text IS NULL OR r.payload->>'pipeline' = %(pipeline)s)
+GROUP BY 1, 2
 """
 
 

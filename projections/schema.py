@@ -99,6 +99,35 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX rm_stage_visits_exited ON rm_stage_visits (exited_at);
     CREATE INDEX rm_amounts_since ON rm_amounts (opportunity_id, since);
     """,
+    """
+    -- Denormalised for the reports, so a report reads the rows of its period and joins nothing:
+    -- the first entry of each stage per opportunity, with the entries the durations run from and
+    -- the first entry of the next stage (the funnel's "moved on").
+    CREATE TABLE rm_first_entries (
+        opportunity_id      text        NOT NULL,
+        stage               text        NOT NULL,
+        entered_at          timestamptz NOT NULL,
+        version             integer     NOT NULL,  -- of the event that entered the stage
+        pipeline            text        NOT NULL,
+        owner               text        NOT NULL,
+        opened_at           timestamptz NOT NULL,  -- the opportunity's entry of identify
+        contact_at          timestamptz,           -- its first entry of contact, if by then
+        next_entered_at     timestamptz,           -- first entry of the stage after this one
+        PRIMARY KEY (opportunity_id, stage)
+    );
+    CREATE INDEX rm_first_entries_stage_entered ON rm_first_entries (stage, entered_at);
+    CREATE INDEX rm_first_entries_entered ON rm_first_entries (entered_at);
+    ALTER TABLE rm_stage_visits ADD COLUMN reentry boolean NOT NULL DEFAULT false;  -- began by a reopen
+    CREATE INDEX rm_stage_visits_reentry ON rm_stage_visits (entered_at) WHERE reentry;
+    CREATE INDEX rm_stage_visits_open ON rm_stage_visits (entered_at)
+        WHERE exited_at IS NULL AND stage NOT IN ('deal', 'after_sales');
+    ALTER TABLE rm_losses ADD COLUMN reopened_at timestamptz;  -- when the loss was undone, if it was
+    CREATE INDEX rm_opportunities_opened ON rm_opportunities (opened_at);
+    CREATE INDEX rm_opportunities_company ON rm_opportunities (company);
+    -- The read models gained columns: project every event again on the next catch-up.
+    TRUNCATE rm_opportunities, rm_stage_visits, rm_amounts, rm_losses;
+    DELETE FROM projector_checkpoints WHERE name = 'read_models';
+    """,
 )
 
 # Any constant will do: it names the lock that serialises migrations across processes.

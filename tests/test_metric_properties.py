@@ -4,7 +4,7 @@ every projected metric equals a naive recomputation written here, from the event
 import itertools
 import random
 import statistics
-from collections import Counter
+from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
@@ -16,7 +16,7 @@ from domain.events import DomainEvent, OpportunityLost, OpportunityOpened, Oppor
 from domain.opportunity import replay
 from domain.pipeline import load_catalog
 from domain.stages import STAGE_ORDER, Stage
-from projections.cycle_times import Period, cycle_time_report
+from projections.cycle_times import Breakdown, Period, cycle_time_report
 from projections.event_store import EventStore
 from projections.pipeline_metrics import pipeline_metrics
 from projections.projector import READ_MODELS, Projector
@@ -40,30 +40,56 @@ def entries(events: list[DomainEvent]) -> list[tuple[Stage, datetime]]:
     return out
 
 
+def percentile_cont(values: list[float], p: float) -> float:
+    """PostgreSQL's percentile_cont: linear interpolation between the closest ranks."""
+    ordered = sorted(values)
+    rank = p * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def summary(values: list[float]) -> tuple[int, float, float, float]:
+    return len(values), statistics.fmean(values), percentile_cont(values, 0.5), percentile_cont(values, 0.9)
+
+
 class Expected(NamedTuple):
     funnel: dict[str, list[int]]
     won: int
     lost: dict[str, int]
     forecast: Decimal
-    lead_conversion: tuple[int, float | None]
+    cycles: dict[tuple[str, str | None], list[float]]  # (metric, rep or None for the team): days
+    stages: dict[tuple[str, str | None], list[float]]  # (stage, rep or None): days per visit
+
+
+def days(a: datetime, b: datetime) -> float:
+    return (b - a) / timedelta(days=1)
 
 
 def naive(histories: list[list[DomainEvent]], period: Period) -> Expected:
     funnel: dict[str, list[int]] = {s.value: [0, 0] for s in STAGE_ORDER[:-1]}
     won, lost, forecast = 0, Counter[str](), Decimal(0)
-    lead_days: list[float] = []
+    cycles: dict[tuple[str, str | None], list[float]] = defaultdict(list)
+    stages: dict[tuple[str, str | None], list[float]] = defaultdict(list)
+
+    def within(t: datetime) -> bool:
+        return period.start <= t < period.end
+
     for events in histories:
         seen = [e for e in events if e.occurred_at <= period.as_of]
+        if not seen:
+            continue
+        owner = seen[0].owner if isinstance(seen[0], OpportunityOpened) else None
         ent = entries(seen)
         for stage in funnel:
-            if any(s.value == stage and period.start <= t < period.end for s, t in ent):
+            if any(s.value == stage and within(t) for s, t in ent):
                 funnel[stage][0] += 1
                 if any(s is NEXT[Stage(stage)] for s, _ in ent):
                     funnel[stage][1] += 1
-        if any(s is Stage.DEAL and period.start <= t < period.end for s, t in ent):
+        if any(s is Stage.DEAL and within(t) for s, t in ent):
             won += 1
         for e in seen:
-            if not isinstance(e, OpportunityLost) or not period.start <= e.occurred_at < period.end:
+            if not isinstance(e, OpportunityLost) or not within(e.occurred_at):
                 continue
             if not any(isinstance(x, OpportunityReopened) and x.occurred_at > e.occurred_at for x in seen):
                 lost[e.reason] += 1
@@ -74,10 +100,49 @@ def naive(histories: list[list[DomainEvent]], period: Period) -> Expected:
         firsts: dict[Stage, datetime] = {}
         for s, t in ent:
             firsts.setdefault(s, t)
-        if Stage.CONTACT in firsts and period.start <= firsts[Stage.CONTACT] < period.end:
-            lead_days.append((firsts[Stage.CONTACT] - firsts[Stage.IDENTIFY]) / timedelta(days=1))
-    mean = statistics.fmean(lead_days) if lead_days else None
-    return Expected(funnel, won, dict(lost), forecast, (len(lead_days), mean))
+        durations = []
+        if Stage.CONTACT in firsts:
+            durations.append(("lead_conversion", firsts[Stage.IDENTIFY], firsts[Stage.CONTACT]))
+        if Stage.DEAL in firsts:
+            durations.append(("sales_cycle", firsts[Stage.CONTACT], firsts[Stage.DEAL]))
+            durations.append(("total_sales", firsts[Stage.IDENTIFY], firsts[Stage.DEAL]))
+        for metric, began, ended in durations:
+            if within(ended):
+                for key in ((metric, None), (metric, owner)):
+                    cycles[key].append(days(began, ended))
+        # A visit runs from its entry to the next move or loss; it counts in the period it ends in.
+        visit: tuple[Stage, datetime] | None = None
+        for e in seen:
+            if isinstance(e, StageAdvanced | OpportunityLost) and visit is not None:
+                if within(e.occurred_at):
+                    for key in ((visit[0].value, None), (visit[0].value, owner)):
+                        stages[key].append(days(visit[1], e.occurred_at))
+                visit = None
+            if isinstance(e, OpportunityOpened):
+                visit = (Stage.IDENTIFY, e.occurred_at)
+            elif isinstance(e, StageAdvanced):
+                visit = (e.to_stage, e.occurred_at)
+            elif isinstance(e, OpportunityReopened):
+                visit = (e.stage, e.occurred_at)
+    return Expected(funnel, won, dict(lost), forecast, dict(cycles), dict(stages))
+
+
+def assert_stats(got: dict[str, Breakdown], expected: dict[tuple[str, str | None], list[float]]) -> None:
+    """Same groups, same counts; mean, median and p90 equal to float precision."""
+    flat = {
+        (key, rep): stats
+        for key, b in got.items()
+        for rep, stats in [(None, b.team), *b.by_rep.items()]
+        if stats is not None
+    }
+    assert set(flat) == set(expected)
+    for group, values in expected.items():
+        n, mean, median, p90 = summary(values)
+        stats = flat[group]
+        assert stats.n == n, group
+        assert abs(stats.mean - mean) < 1e-6, group
+        assert abs(stats.median - median) < 1e-6, group
+        assert abs(stats.p90 - p90) < 1e-6, group
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -119,13 +184,5 @@ async def test_projected_metrics_equal_a_naive_recomputation(
     assert got.won == expected.won
     assert dict(got.lost_by_reason) == expected.lost
     assert got.forecast == expected.forecast
-    lead = cycles.cycles.get("lead_conversion")
-    n, mean = expected.lead_conversion
-    if n == 0:
-        assert lead is None
-    else:
-        assert lead is not None
-        assert lead.team is not None
-        assert lead.team.n == n
-        assert mean is not None
-        assert abs(lead.team.mean - mean) < 1e-6
+    assert_stats(cycles.cycles, expected.cycles)
+    assert_stats(cycles.stages, expected.stages)

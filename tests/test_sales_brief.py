@@ -17,6 +17,7 @@ from domain.after_sales import (
 from domain.events import DomainEvent, EventMeta
 from domain.sales_brief import period_bounds
 from projections.event_store import EventStore
+from projections.projector import Projector
 from projections.sales_brief import compile_brief, save_brief, stored_briefs
 from tests.factories import T0, script
 
@@ -72,6 +73,7 @@ SCENARIO = [
 @pytest.fixture
 async def loaded(store: EventStore) -> EventStore:
     await store.append(SCENARIO)
+    await Projector(store).catch_up()
     return store
 
 
