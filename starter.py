@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 
 from pydantic import ValidationError
 from rich.markup import escape
@@ -23,7 +24,8 @@ from rich.table import Table
 
 from cli import after_sales as after_sales_cli
 from cli import brief as brief_cli
-from cli.common import UsageError, console, open_store, temporal
+from cli import export as export_cli
+from cli.common import UsageError, console, iso_datetime, open_store, temporal
 from demo.driver import DemoStuckError
 from domain.commands import (
     AdvanceStage,
@@ -71,14 +73,6 @@ def _fact(text: str) -> tuple[str, str]:
     if not sep or not key:
         raise argparse.ArgumentTypeError(f"facts are KEY=VALUE, got {text!r}")
     return key, value
-
-
-def _date(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO date: {text!r} (e.g. 2026-03-31)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -135,10 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the sales report: cycle times per rep vs team, time per stage, funnel, win rate, forecast",
     )
     p.add_argument("--pipeline", help="one pipeline (default: all)")
-    p.add_argument("--from", dest="start", type=_date, help="period start (default: 1 year before --to)")
-    p.add_argument("--to", dest="end", type=_date, help="period end, exclusive (default: now)")
-    p.add_argument("--as-of", type=_date, help="read only events up to this moment (default: --to)")
+    p.add_argument(
+        "--from", dest="start", type=iso_datetime, help="period start (default: 1 year before --to)"
+    )
+    p.add_argument("--to", dest="end", type=iso_datetime, help="period end, exclusive (default: now)")
+    p.add_argument("--as-of", type=iso_datetime, help="read only events up to this moment (default: --to)")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--chart", type=Path, metavar="FILE.png", help="also draw the funnel and time per stage")
 
     discount = sub.add_parser("discount", help="request, approve or reject a discount").add_subparsers(
         dest="action", required=True
@@ -176,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--note", default="")
 
     p = sub.add_parser("stalled", help="deals idle past their stage SLA, and escalations per rep and stage")
-    p.add_argument("--as-of", type=_date, help="as of this moment (default: now)")
+    p.add_argument("--as-of", type=iso_datetime, help="as of this moment (default: now)")
     p.add_argument("--json", action="store_true")
 
     approvals = sub.add_parser("approvals", help="discount requests waiting for a decision").add_subparsers(
@@ -188,6 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     after_sales_cli.add_parser(sub)
     brief_cli.add_parser(sub)
+    export_cli.add_parser(sub)
 
     p = sub.add_parser("pipelines", help="the configured pipelines (DEALFLOW_PIPELINES to use your own file)")
     p.add_argument("--json", action="store_true")
@@ -373,6 +371,8 @@ async def _metrics(args: argparse.Namespace, settings: Settings, catalog: Pipeli
     start = args.start or end - timedelta(days=365)
     if start >= end:
         raise UsageError("--from must be before --to")
+    if args.chart and (args.chart.suffix.lower() != ".png" or not args.chart.parent.is_dir()):
+        raise UsageError(f"--chart needs a .png file in an existing directory, got {args.chart}")
     period = Period(start=start, end=end, as_of=args.as_of or end)
     async with open_store(settings) as store:
         await Projector(store).catch_up()
@@ -387,6 +387,10 @@ async def _metrics(args: argparse.Namespace, settings: Settings, catalog: Pipeli
         print_report(report, console)
         print_pipeline(funnel, console)
         print_approvals(approvals, console)
+    if args.chart:
+        from projections.report_chart import render_chart  # matplotlib loads only when asked for
+
+        print(f"chart written to {render_chart(report, funnel, args.chart)}", file=sys.stderr)
 
 
 def _pipelines(args: argparse.Namespace, catalog: PipelineCatalog) -> None:
@@ -423,6 +427,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
             await after_sales_cli.run(args, settings, catalog)
         elif args.command == "brief":
             await brief_cli.run(args, settings)
+        elif args.command == "export":
+            await export_cli.run(args, settings)
         elif args.command == "pipelines":
             _pipelines(args, catalog)
         else:

@@ -1,7 +1,9 @@
 """What the CLI's commands share: the console, usage errors, the store and Temporal connections."""
 
+import argparse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from rich.console import Console
 from temporalio.client import Client
@@ -16,6 +18,15 @@ console = Console()
 
 class UsageError(Exception):
     pass
+
+
+def iso_datetime(text: str) -> datetime:
+    """An argparse type: an ISO date or time; without a zone it is UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date: {text!r} (e.g. 2026-03-31)") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @asynccontextmanager
