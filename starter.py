@@ -25,6 +25,7 @@ from rich.table import Table
 from cli import after_sales as after_sales_cli
 from cli import brief as brief_cli
 from cli import export as export_cli
+from cli import reconcile as reconcile_cli
 from cli.common import UsageError, console, iso_datetime, open_store, temporal
 from demo.driver import DemoStuckError
 from domain.commands import (
@@ -186,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
     after_sales_cli.add_parser(sub)
     brief_cli.add_parser(sub)
     export_cli.add_parser(sub)
+    reconcile_cli.add_parser(sub)
 
     p = sub.add_parser("pipelines", help="the configured pipelines (DEALFLOW_PIPELINES to use your own file)")
     p.add_argument("--json", action="store_true")
@@ -429,6 +431,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
             await brief_cli.run(args, settings)
         elif args.command == "export":
             await export_cli.run(args, settings)
+        elif args.command == "reconcile":
+            return await reconcile_cli.run(args, settings)
         elif args.command == "pipelines":
             _pipelines(args, catalog)
         else:
