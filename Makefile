@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck worker bench clean
+.PHONY: demo test check lint typecheck worker bench bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,13 @@ check: lint typecheck test
 
 worker: $(STAMP)
 	$(PY) worker.py
+
+# Every benchmark in one run (a few minutes); bench-full: the documented size, updates BENCHMARKS.md.
+bench: $(STAMP)
+	$(PY) -m bench.run --size small
+
+bench-full: $(STAMP)
+	$(PY) -m bench.run --size full --json bench/results-full.json --markdown BENCHMARKS.md
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

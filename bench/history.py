@@ -42,10 +42,12 @@ def _facts(pipeline: Pipeline) -> dict[str, str]:
     return {c: "yes" for s in STAGE_ORDER for c in pipeline.stage(s).exit_criteria}
 
 
-def opportunity(n: int, rng: random.Random, pipelines: list[Pipeline]) -> list[DomainEvent]:
+def opportunity(
+    n: int, rng: random.Random, pipelines: list[Pipeline], prefix: str = PREFIX
+) -> list[DomainEvent]:
     """One opportunity's whole stream."""
     pipeline = pipelines[n % len(pipelines)]
-    oid, facts = f"{PREFIX}{n:07d}", _facts(pipeline)
+    oid, facts = f"{prefix}{n:07d}", _facts(pipeline)
     at = START + timedelta(days=rng.uniform(0, 3 * 365))
     seq = 0
 
@@ -112,11 +114,12 @@ def _sign(state: OpportunityState, pipeline: Pipeline, meta: Callable[[], EventM
     return out
 
 
-def history(events: int, seed: int) -> Iterator[list[DomainEvent]]:
+def history(events: int, seed: int, prefix: str = PREFIX) -> Iterator[list[DomainEvent]]:
+    """Streams of opportunities, `events` events in all."""
     rng, pipelines = random.Random(seed), list(load_catalog().pipelines.values())
     made, n = 0, 0
     while made < events:
-        stream = opportunity(n, rng, pipelines)[: events - made]
+        stream = opportunity(n, rng, pipelines, prefix)[: events - made]
         made, n = made + len(stream), n + 1
         yield stream
 

@@ -2,9 +2,10 @@
 
     python -m bench.read_side [--database-url URL] [--repeat 20]
 
-Prints the projector's full rebuild time and rate, its rate over the last 5 % of the events (the
-incremental rate once the read models are full size), and p50/p95 latency of each report query
-(cycle times, funnel/win rate/forecast, weekly brief) over the last year of the history.
+The projector's full rebuild time and rate, its rate over the last 5 % of the events (the
+incremental rate once the read models are full size), a plain `INSERT … SELECT` recomputation of
+the stage-visit read model in SQL as the reference (and a check that both give the same rows), and
+p50/p95 latency of each report query over the last year and the last month of the history.
 """
 
 import argparse
@@ -13,64 +14,131 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from domain.pipeline import load_catalog
 from projections.cycle_times import Period, cycle_time_report
 from projections.event_store import EventStore
 from projections.pipeline_metrics import pipeline_metrics
-from projections.projector import NAME, Projector
+from projections.projector import Projector
 from projections.sales_brief import compile_brief
+from projections.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
+
+# The reference: rm_stage_visits recomputed from the events with window functions, in one statement.
+_REFERENCE = f"""
+INSERT INTO bench_reference_visits
+SELECT opportunity_id, row_number() OVER (PARTITION BY opportunity_id ORDER BY version), stage,
+       occurred_at, next_at,
+       CASE next_type WHEN 'StageAdvanced' THEN 'advanced' WHEN 'OpportunityLost' THEN 'lost' END
+FROM (
+    SELECT opportunity_id, version, type, occurred_at, {STAGE_AFTER_MOVE} AS stage,
+           lead(type) OVER w AS next_type, lead(occurred_at) OVER w AS next_at
+    FROM events WHERE {IS_STAGE_MOVE}
+    WINDOW w AS (PARTITION BY opportunity_id ORDER BY version)
+) moves
+WHERE type <> 'OpportunityLost'
+"""
+_DIFFERENCE = """
+SELECT count(*) FROM (
+    (SELECT opportunity_id, visit_no, stage, entered_at, exited_at, exit FROM rm_stage_visits
+     EXCEPT ALL SELECT * FROM bench_reference_visits)
+    UNION ALL
+    (SELECT * FROM bench_reference_visits
+     EXCEPT ALL SELECT opportunity_id, visit_no, stage, entered_at, exited_at, exit FROM rm_stage_visits)
+) d
+"""
 
 
-async def _latency(call: Callable[[], Awaitable[Any]], repeat: int) -> tuple[float, float]:
+async def _latency(call: Callable[[], Awaitable[Any]], repeat: int) -> dict[str, float]:
     times = []
     for _ in range(repeat):
         started = time.perf_counter()
         await call()
         times.append((time.perf_counter() - started) * 1000)
     times.sort()
-    return statistics.median(times), times[max(0, int(len(times) * 0.95) - 1)]
+    return {"p50_ms": statistics.median(times), "p95_ms": times[max(0, int(len(times) * 0.95) - 1)]}
 
 
-async def measure(store: EventStore, repeat: int) -> None:
+async def _reference(store: EventStore) -> tuple[float, int]:
+    """Seconds the SQL reference takes, and how many rows differ from the projector's."""
     async with store.pool.connection() as conn:
-        cur = await conn.execute("SELECT count(*), max(occurred_at) FROM events")
+        await conn.execute("DROP TABLE IF EXISTS bench_reference_visits")
+        await conn.execute(
+            "CREATE TABLE bench_reference_visits (opportunity_id text, visit_no bigint, stage text,"
+            " entered_at timestamptz, exited_at timestamptz, exit text)"
+        )
+        started = time.perf_counter()
+        await conn.execute(_REFERENCE)
+        seconds = time.perf_counter() - started
+        cur = await conn.execute(_DIFFERENCE)
+        row = await cur.fetchone()
+        await conn.execute("DROP TABLE bench_reference_visits")
+    assert row is not None
+    return seconds, int(str(row[0]))
+
+
+async def measure(store: EventStore, repeat: int, say: Callable[[str], None] = print) -> dict[str, Any]:
+    async with store.pool.connection() as conn:
+        cur = await conn.execute("SELECT count(*) FROM events")
         row = await cur.fetchone()
     assert row is not None
-    total, last_at = int(str(row[0])), row[1]
-    assert isinstance(last_at, datetime), "the store holds no events"
-    print(f"events in the store: {total:,}")
+    total = int(str(row[0]))
+    say(f"events in the store: {total:,}")
     projector = Projector(store)
     marks: list[tuple[int, float]] = []
     rebuilt = await projector.rebuild(on_batch=lambda n, _: marks.append((n, time.perf_counter())))
-    print(f"rebuild from zero: {rebuilt.seconds:.1f} s ({rebuilt.events / rebuilt.seconds:,.0f} events/s)")
+    out: dict[str, Any] = {
+        "events": total,
+        "rebuild_s": rebuilt.seconds,
+        "rebuild_events_per_s": rebuilt.events / rebuilt.seconds,
+    }
+    say(f"projector rebuild from zero: {rebuilt.seconds:.1f} s ({out['rebuild_events_per_s']:,.0f} events/s)")
     # Incremental ingest: the rate of the last 5 % of the batches, when the read models are full size.
     tail = [m for m in marks if m[0] >= total * 0.95] or marks[-1:]
     before = max((m for m in marks if m[0] < tail[0][0]), default=(0, tail[0][1]))
     n, seconds = tail[-1][0] - before[0], tail[-1][1] - before[1]
-    if seconds > 0:
-        print(f"incremental catch-up, last {n:,} events: {n / seconds:,.0f} events/s")
+    out["incremental_events_per_s"] = n / seconds if seconds > 0 else None
+    say(f"projector catch-up, last {n:,} events: {out['incremental_events_per_s'] or 0:,.0f} events/s")
+    reference_s, differing = await _reference(store)
+    out |= {
+        "reference_s": reference_s,
+        "reference_events_per_s": total / reference_s,
+        "reference_rows_differing": differing,
+    }
+    say(
+        f"reference INSERT … SELECT (stage visits only): {reference_s:.1f} s"
+        f" ({out['reference_events_per_s']:,.0f} events/s); projector rebuild / reference ="
+        f" {reference_s / rebuilt.seconds:.2f}x; rows differing from the projector's: {differing}"
+    )
+
     async with store.pool.connection() as conn:  # the history thins out after its last lead
         cur = await conn.execute("SELECT max(opened_at) FROM rm_opportunities")
         row = await cur.fetchone()
     assert row is not None
-    assert isinstance(row[0], datetime)
     last_at = row[0]
-    period = Period(start=last_at - timedelta(days=365), end=last_at, as_of=last_at)
+    assert isinstance(last_at, datetime), "the store holds no opportunities"
     catalog = load_catalog()
     week = (last_at - timedelta(days=last_at.weekday() + 7)).date()
-    queries: dict[str, Callable[[], Awaitable[Any]]] = {}
+    queries: dict[str, dict[str, float]] = {}
     async with store.pool.connection() as conn:
-        queries = {
-            "cycle times (team + per rep, time per stage)": lambda: cycle_time_report(conn, period),
-            "funnel, win rate, lost reasons, forecast": lambda: pipeline_metrics(conn, catalog, period),
-            "weekly sales brief": lambda: compile_brief(conn, "week", week, week + timedelta(days=7)),
-        }
-        for name, call in queries.items():
-            p50, p95 = await _latency(call, repeat)
-            print(f"{name:<48} p50 {p50:8.1f} ms   p95 {p95:8.1f} ms")
-    print(f"(checkpoint {NAME!r} at {await projector.checkpoint():,})")
+        for span, days in (("year", 365), ("month", 30)):
+            period = Period(start=last_at - timedelta(days=days), end=last_at, as_of=last_at)
+            calls: dict[str, Callable[[], Awaitable[Any]]] = {
+                f"cycle times + time per stage, {span}": partial(cycle_time_report, conn, period),
+                f"funnel, win rate, lost reasons, forecast, {span}": partial(
+                    pipeline_metrics, conn, catalog, period
+                ),
+            }
+            for name, call in calls.items():
+                queries[name] = await _latency(call, repeat)
+        queries["weekly sales brief"] = await _latency(
+            lambda: compile_brief(conn, "week", week, week + timedelta(days=7)), repeat
+        )
+    for name, figures in queries.items():
+        say(f"  {name:<52} p50 {figures['p50_ms']:8.1f} ms   p95 {figures['p95_ms']:8.1f} ms")
+    out["queries"] = queries
+    return out
 
 
 async def main() -> None:

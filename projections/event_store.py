@@ -20,11 +20,12 @@ from projections.schema import migrate
 # projector reading "after 10" would skip 10 forever (design.md §3).
 _APPEND_LOCK = 7_301_002
 
-# The columns an event fills, in the order of `_event_row`.
+# The columns an event fills, in the order of `event_row`.
 _EVENT_COLUMNS = "opportunity_id, version, event_id, type, schema_version, occurred_at, payload"
 
 
-def _event_row(e: DomainEvent) -> tuple[object, ...]:
+def event_row(e: DomainEvent) -> tuple[object, ...]:
+    """An event as the row `append` and `copy_in` write (the columns of _EVENT_COLUMNS)."""
     return (
         e.opportunity_id,
         e.version,
@@ -93,7 +94,7 @@ class EventStore:
             return AppendResult(0, 0)
         columns: tuple[list[object], ...] = ([], [], [], [], [], [], [])
         for e in sorted(events, key=lambda e: (e.opportunity_id, e.version)):
-            row = _event_row(e)
+            row = event_row(e)
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
         if conn is not None:
@@ -122,7 +123,7 @@ class EventStore:
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
             async with conn.cursor().copy(f"COPY events ({_EVENT_COLUMNS}) FROM STDIN") as copy:
                 for e in events:
-                    await copy.write_row(_event_row(e))
+                    await copy.write_row(event_row(e))
         return len(events)
 
     @staticmethod

@@ -1,0 +1,42 @@
+"""A worker in a process of its own, for the benchmarks (RSS, 1 vs 2 processes):
+
+    python -m bench.worker_process dealflow|bare TEMPORAL_ADDRESS DATABASE_URL TASK_QUEUE
+
+Prints `ready` once it polls, and stops on SIGTERM. It logs warnings and errors only (to stderr),
+as the bare worker does: the benchmark compares the engines, not log volume.
+"""
+
+import asyncio
+import logging
+import signal
+import sys
+
+from temporalio.worker import Worker
+
+from bench.bare import BareLifecycle, bare_step
+from projections.event_store import EventStore
+from runtime.logging_setup import configure_logging
+from runtime.temporal_client import connect, create_worker
+
+
+async def main(kind: str, address: str, database_url: str, task_queue: str) -> None:
+    configure_logging(logging.WARNING)
+    client = await connect(address)
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(sig, stop.set)
+    store = await EventStore.open(database_url)
+    try:
+        if kind == "bare":
+            worker = Worker(client, task_queue=task_queue, workflows=[BareLifecycle], activities=[bare_step])
+        else:
+            worker = create_worker(client, store, task_queue)
+        async with worker:
+            print("ready", flush=True)
+            await stop.wait()
+    finally:
+        await store.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(*sys.argv[1:5]))
