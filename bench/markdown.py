@@ -15,6 +15,7 @@ def _table(r: dict[str, Any]) -> str:
         r["worker_scaling"],
         r["memory"],
     )
+    copy_in = ing.get("copy_into_events_per_s", 0.0)
     lines = [
         f"Measured {r['date']} with `{r['command']}` ({r['size']} size, {r['seconds']:.0f} s in all) on "
         f"{m['cpus']} CPUs, {m['platform']}, Python {m['python']}, PostgreSQL {m['postgresql']} "
@@ -29,6 +30,9 @@ def _table(r: dict[str, Any]) -> str:
         f"| 2. event store ingest ({ing['events']:,} events, {ing['append_batch']} per append) "
         f"| append {ing['append_per_s']:,.0f} events/s | raw COPY {ing['copy_per_s']:,.0f} events/s "
         f"| {ing['ratio']:.2f}x | >= 0.5x |",
+        "| 2. COPY into the indexed events table (`copy_in`) "
+        f"| {copy_in:,.0f} events/s | raw COPY {ing['copy_per_s']:,.0f} events/s "
+        f"| {copy_in / ing['copy_per_s']:.2f}x | |",
         f"| 2. single-event append latency ({ing['singles']} appends) "
         f"| p50 {ing['single_p50_ms']:.2f} ms, p95 {ing['single_p95_ms']:.2f} ms | | | |",
         f"| 3. projector full rebuild ({rs['events']:,} events) "

@@ -21,9 +21,8 @@ from projections.event_store import EventStore
 from runtime.binaries import find_binary
 from runtime.deal_client import DealClient
 from runtime.search_attributes_setup import ensure_search_attributes
-from runtime.temporal_client import create_worker
+from runtime.temporal_client import create_worker, in_memory_dev_server
 from tests.factories import end_relationship
-from workflows import search_attributes as sa
 from workflows.opportunity import OpportunityWorkflow
 
 DATABASE_SERVERS = ["embedded"] + (["external"] if os.environ.get("DATABASE_URL") else [])
@@ -107,11 +106,5 @@ async def deals(time_skipping_env: WorkflowEnvironment, store: EventStore) -> As
 @pytest.fixture(scope="session")
 async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
     """The Temporal CLI dev server (real visibility, real timeouts), in memory, for the session."""
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=find_binary("temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=list(sa.ALL),
-        dev_server_log_level="error",
-    )
-    async with env:
+    async with await in_memory_dev_server() as env:
         yield env
