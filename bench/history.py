@@ -38,7 +38,8 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 LOSS_CHANCE = {"identify": 0.2, "contact": 0.15, "needs_analysis": 0.15, "proposal": 0.15, "negotiation": 0.1}
 
 
-def _facts(pipeline: Pipeline) -> dict[str, str]:
+def all_facts(pipeline: Pipeline) -> dict[str, str]:
+    """A fact for every exit criterion of every stage: nothing holds a move back."""
     return {c: "yes" for s in STAGE_ORDER for c in pipeline.stage(s).exit_criteria}
 
 
@@ -47,7 +48,7 @@ def opportunity(
 ) -> list[DomainEvent]:
     """One opportunity's whole stream."""
     pipeline = pipelines[n % len(pipelines)]
-    oid, facts = f"{prefix}{n:07d}", _facts(pipeline)
+    oid, facts = f"{prefix}{n:07d}", all_facts(pipeline)
     at = START + timedelta(days=rng.uniform(0, 3 * 365))
     seq = 0
 

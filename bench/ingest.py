@@ -3,11 +3,11 @@ table, in the same database and run, plus the latency of single-event appends. C
 events table itself (`EventStore.copy_in`, what the history generator uses) is measured too: it
 separates what the table's keys and indexes cost from what the append statement costs."""
 
-import statistics
 import time
 from dataclasses import dataclass
 
 from bench.history import history
+from bench.timing import p50_p95
 from domain.events import DomainEvent
 from projections.event_store import EventStore, event_row
 
@@ -84,14 +84,14 @@ async def measure_ingest(
         await store.purge_streams(PREFIX)
         async with store.pool.connection() as conn:
             await conn.execute("DROP TABLE IF EXISTS bench_bare_events")
-    latencies.sort()
+    latency = p50_p95(latencies)
     return IngestFigures(
         events=len(bulk),
         append_batch=batch,
         append_per_s=len(bulk) / append_s,
         copy_per_s=len(bulk) / copy_s,
         copy_into_events_per_s=len(bulk) / copy_in_s,
-        single_p50_ms=statistics.median(latencies),
-        single_p95_ms=latencies[int(len(latencies) * 0.95) - 1],
+        single_p50_ms=latency["p50_ms"],
+        single_p95_ms=latency["p95_ms"],
         singles=len(latencies),
     )

@@ -10,13 +10,13 @@ p50/p95 latency of each report query over the last year and the last month of th
 
 import argparse
 import asyncio
-import statistics
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
+from bench.timing import p50_p95
 from domain.pipeline import load_catalog
 from projections.cycle_times import Period, cycle_time_report
 from projections.event_store import EventStore
@@ -56,8 +56,7 @@ async def _latency(call: Callable[[], Awaitable[Any]], repeat: int) -> dict[str,
         started = time.perf_counter()
         await call()
         times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    return {"p50_ms": statistics.median(times), "p95_ms": times[max(0, int(len(times) * 0.95) - 1)]}
+    return p50_p95(times)
 
 
 async def _reference(store: EventStore) -> tuple[float, int]:

@@ -16,9 +16,10 @@ from pathlib import Path
 from temporalio.client import Client
 
 from bench.bare import STAGES, BareLifecycle
+from bench.history import all_facts
 from domain.after_sales import DealWon, relationship_id
 from domain.commands import AdvanceStage, OpenOpportunity
-from domain.pipeline import Pipeline, PipelineCatalog, load_catalog
+from domain.pipeline import PipelineCatalog, load_catalog
 from domain.stages import STAGE_ORDER
 from runtime.deal_client import DealClient
 from workflows.messages import StartAfterSales
@@ -75,10 +76,6 @@ def bench_catalog() -> PipelineCatalog:
     return catalog.model_copy(update={"pipelines": pipelines})
 
 
-def _facts(pipeline: Pipeline) -> dict[str, str]:
-    return {c: "yes" for s in STAGE_ORDER for c in pipeline.stage(s).exit_criteria}
-
-
 async def _gather(ids: list[str], one: Callable[[str], Awaitable[None]]) -> None:
     gate = asyncio.Semaphore(CONCURRENCY)
 
@@ -93,7 +90,7 @@ async def dealflow_lifecycles(client: Client, task_queue: str, n: int) -> float:
     """Open n opportunities and move each through every stage; seconds taken."""
     catalog = bench_catalog()
     deals, pipeline = DealClient(client, catalog, task_queue), catalog.get("software")
-    facts, run = _facts(pipeline), uuid.uuid4().hex[:8]
+    facts, run = all_facts(pipeline), uuid.uuid4().hex[:8]
 
     async def one(oid: str) -> None:
         await deals.open(
