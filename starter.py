@@ -22,11 +22,20 @@ from pydantic import ValidationError
 from rich.markup import escape
 from rich.table import Table
 
+from app.deal_client import DealClient, DealRefused
 from cli import after_sales as after_sales_cli
 from cli import brief as brief_cli
 from cli import export as export_cli
 from cli import reconcile as reconcile_cli
 from cli.common import UsageError, console, iso_datetime, open_store, temporal
+from cli.render import (
+    approvals_json,
+    pipeline_json,
+    print_approvals,
+    print_pipeline,
+    print_report,
+    report_json,
+)
 from demo.driver import DemoStuckError
 from domain.commands import (
     AdvanceStage,
@@ -43,21 +52,12 @@ from domain.contracts import Contract
 from domain.opportunity import OpportunityState
 from domain.pipeline import PipelineCatalog, PipelineConfigError, load_catalog
 from domain.stages import STAGE_ORDER, LossReason, Stage
-from projections.approval_metrics import approval_report
-from projections.cycle_times import Period, cycle_time_report
-from projections.pending_approvals import pending_approvals
-from projections.pipeline_metrics import pipeline_metrics
-from projections.projector import Projector
-from projections.report_text import (
-    approvals_json,
-    pipeline_json,
-    print_approvals,
-    print_pipeline,
-    print_report,
-    report_json,
-)
-from projections.stalled import escalations, stalled_deals
-from runtime.deal_client import DealClient, DealRefused
+from reports.approvals import approval_report
+from reports.cycle_times import Period, cycle_time_report
+from reports.funnel import pipeline_metrics
+from reports.pending_approvals import pending_approvals
+from reports.projector import Projector
+from reports.stalled import escalations, stalled_deals
 from runtime.logging_setup import configure_logging
 from runtime.settings import Settings
 
@@ -390,7 +390,7 @@ async def _metrics(args: argparse.Namespace, settings: Settings, catalog: Pipeli
         print_pipeline(funnel, console)
         print_approvals(approvals, console)
     if args.chart:
-        from projections.report_chart import render_chart  # matplotlib loads only when asked for
+        from cli.chart import render_chart  # matplotlib loads only when asked for
 
         print(f"chart written to {render_chart(report, funnel, args.chart)}", file=sys.stderr)
 

@@ -10,12 +10,12 @@ import signal
 
 import structlog
 
-from projections.event_store import EventStore
 from runtime.embedded import endpoints
 from runtime.logging_setup import configure_logging
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.settings import Settings
 from runtime.temporal_client import connect, create_worker
+from store.event_store import EventStore
 
 log = structlog.get_logger("dealflow.worker")
 

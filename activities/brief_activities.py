@@ -7,9 +7,10 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain.sales_brief import SalesBrief, period_bounds
-from projections.event_store import EventStore
-from projections.projector import Projector
-from projections.sales_brief import compile_brief, save_brief
+from reports.projector import Projector
+from reports.sales_brief import compile_brief
+from store.briefs import save_brief
+from store.event_store import EventStore
 from workflows.messages import COMPILE_BRIEF, BriefRequest
 
 log = structlog.get_logger(__name__)

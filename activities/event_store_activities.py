@@ -4,7 +4,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from projections.event_store import EventConflictError, EventStore
+from store.event_store import EventConflictError, EventStore
 from workflows.messages import APPEND_EVENTS, EventBatch
 
 log = structlog.get_logger(__name__)

@@ -8,7 +8,8 @@ from typing import Protocol
 import structlog
 from temporalio import activity
 
-from projections.event_store import EventStore
+from store import outbox
+from store.event_store import EventStore
 from workflows.messages import NOTIFY, Notification
 
 log = structlog.get_logger(__name__)
@@ -25,19 +26,14 @@ class OutboxNotifier:
         self._store = store
 
     async def send(self, notification: Notification) -> bool:
-        async with self._store.pool.connection() as conn:
-            cur = await conn.execute(
-                "INSERT INTO notifications (key, recipient, kind, opportunity_id, message)"
-                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-                (
-                    notification.key,
-                    notification.recipient,
-                    notification.kind,
-                    notification.opportunity_id,
-                    notification.message,
-                ),
-            )
-            fresh = cur.rowcount == 1
+        fresh = await outbox.put(
+            self._store,
+            notification.key,
+            notification.recipient,
+            notification.kind,
+            notification.opportunity_id,
+            notification.message,
+        )
         log.info("notification", fresh=fresh, **notification.model_dump())
         return fresh
 

@@ -30,7 +30,7 @@ from domain.opportunity import (
 )
 from domain.pipeline import Pipeline, load_catalog
 from domain.stages import STAGE_ORDER, LossReason, Stage
-from projections.event_store import EventStore
+from store.event_store import EventStore
 
 PREFIX = "gen-"
 REPS = ("an.li", "bo.wang", "chen.zhao", "dai.liu", "fang.xu", "xiao.a")

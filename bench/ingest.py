@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from bench.history import history
 from bench.timing import p50_p95
 from domain.events import DomainEvent
-from projections.event_store import EventStore, event_row
+from store.event_store import EventStore, event_row
 
 PREFIX = "ingest-"
 _BARE = """

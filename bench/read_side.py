@@ -18,12 +18,12 @@ from typing import Any
 
 from bench.timing import p50_p95
 from domain.pipeline import load_catalog
-from projections.cycle_times import Period, cycle_time_report
-from projections.event_store import EventStore
-from projections.pipeline_metrics import pipeline_metrics
-from projections.projector import Projector
-from projections.sales_brief import compile_brief
-from projections.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
+from reports.cycle_times import Period, cycle_time_report
+from reports.funnel import pipeline_metrics
+from reports.projector import Projector
+from reports.sales_brief import compile_brief
+from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
+from store.event_store import EventStore
 
 # The reference: rm_stage_visits recomputed from the events with window functions, in one statement.
 _REFERENCE = f"""

@@ -30,11 +30,11 @@ from temporalio.client import Client
 
 from bench import history, ingest, read_side, workload
 from bench.markdown import write_markdown
-from projections.event_store import EventStore
 from runtime.embedded import endpoints
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.settings import Settings
 from runtime.temporal_client import connect, in_memory_dev_server
+from store.event_store import EventStore
 
 
 @dataclass(frozen=True)

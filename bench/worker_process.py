@@ -14,9 +14,9 @@ import sys
 from temporalio.worker import Worker
 
 from bench.bare import BareLifecycle, bare_step
-from projections.event_store import EventStore
 from runtime.logging_setup import configure_logging
 from runtime.temporal_client import connect, create_worker
+from store.event_store import EventStore
 
 
 async def main(kind: str, address: str, database_url: str, task_queue: str) -> None:

@@ -15,13 +15,13 @@ from pathlib import Path
 
 from temporalio.client import Client
 
+from app.deal_client import DealClient
 from bench.bare import STAGES, BareLifecycle
 from bench.history import all_facts
 from domain.after_sales import DealWon, relationship_id
 from domain.commands import AdvanceStage, OpenOpportunity
 from domain.pipeline import PipelineCatalog, load_catalog
 from domain.stages import STAGE_ORDER
-from runtime.deal_client import DealClient
 from workflows.messages import StartAfterSales
 
 CONCURRENCY = 20  # lifecycles in flight at once, for both kinds

@@ -5,10 +5,10 @@ from decimal import Decimal
 
 from rich.table import Table
 
+from app.deal_client import DealClient
 from cli.common import console, temporal
 from domain.after_sales import CloseRelationship, OpenRenewal, RecordFeedback, RelationshipState
 from domain.pipeline import PipelineCatalog
-from runtime.deal_client import DealClient
 from runtime.settings import Settings
 
 

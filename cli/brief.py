@@ -3,13 +3,14 @@
 import argparse
 from datetime import UTC, date, datetime
 
+from app.brief_schedule import ensure_weekly_brief_schedule
 from cli.common import UsageError, console, open_store, temporal
+from cli.render import print_brief
 from domain.sales_brief import period_bounds
-from projections.projector import Projector
-from projections.report_text import print_brief
-from projections.sales_brief import compile_brief, save_brief, stored_briefs
-from runtime.brief_schedule import ensure_weekly_brief_schedule
+from reports.projector import Projector
+from reports.sales_brief import compile_brief
 from runtime.settings import Settings
+from store.briefs import save_brief, stored_briefs
 
 
 def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

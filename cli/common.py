@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from rich.console import Console
 from temporalio.client import Client
 
-from projections.event_store import EventStore
 from runtime.embedded import DEV_SERVER_PORT, endpoints
 from runtime.settings import Settings
 from runtime.temporal_client import connect
+from store.event_store import EventStore
 
 console = Console()
 

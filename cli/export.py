@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 from cli.common import UsageError, iso_datetime, open_store
-from projections.event_log import FORMATS, stage_moves, write_log
+from reports.event_log import FORMATS, stage_moves, write_log
 from runtime.settings import Settings
 
 

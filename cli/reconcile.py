@@ -8,8 +8,8 @@ import sys
 from rich.markup import escape
 from rich.table import Table
 
+from app.reconcile import StreamCheck, reconcile
 from cli.common import UsageError, console, iso_datetime, open_store, temporal
-from runtime.reconcile import StreamCheck, reconcile
 from runtime.settings import Settings
 
 

@@ -11,6 +11,7 @@ from itertools import groupby
 
 from temporalio.testing import WorkflowEnvironment
 
+from app.deal_client import DealClient
 from demo.plan import PlannedMove
 from domain.after_sales import OpenRenewal, RecordFeedback
 from domain.commands import (
@@ -23,7 +24,6 @@ from domain.commands import (
     RequestDiscount,
     SubmitContract,
 )
-from runtime.deal_client import DealClient
 
 # A move is one update and an activity or two: seconds at worst. Fail loudly rather than hang.
 MOVE_TIMEOUT_S = 60

@@ -17,24 +17,25 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import LoggingConfig, Runtime, TelemetryConfig, TelemetryFilter
 from temporalio.testing import WorkflowEnvironment
 
+from app.deal_client import DealClient
+from cli.render import print_approvals, print_brief, print_report
 from demo.driver import play
 from demo.plan import TEAM, plan_team
 from domain.pipeline import PipelineCatalog
 from domain.sales_brief import period_bounds
-from projections.approval_metrics import approval_report
-from projections.cycle_times import Period, cycle_time_report
-from projections.event_store import EventStore
-from projections.outcomes import outcomes
-from projections.projector import Projector
-from projections.report_text import print_approvals, print_brief, print_report
-from projections.sales_brief import compile_brief, save_brief
-from projections.stalled import escalations
+from reports.approvals import approval_report
+from reports.cycle_times import Period, cycle_time_report
+from reports.outcomes import outcomes
+from reports.projector import Projector
+from reports.sales_brief import compile_brief
+from reports.stalled import escalations
 from runtime.binaries import find_binary
-from runtime.deal_client import DealClient
 from runtime.embedded import endpoints
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.settings import Settings
 from runtime.temporal_client import create_worker
+from store.briefs import save_brief
+from store.event_store import EventStore
 
 DEMO_PREFIX = "demo-"
 _QUIET_RUNTIME = Runtime(

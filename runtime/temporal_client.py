@@ -10,9 +10,9 @@ from activities.contract_activities import check_contract
 from activities.event_store_activities import EventStoreActivities
 from activities.notifications import NotificationActivities, OutboxNotifier
 from activities.workflow_starts import WorkflowStartActivities
-from projections.event_store import EventStore
 from runtime.binaries import find_binary
 from runtime.settings import TASK_QUEUE
+from store.event_store import EventStore
 from workflows import search_attributes as sa
 from workflows.after_sales import AfterSalesWorkflow
 from workflows.opportunity import OpportunityWorkflow

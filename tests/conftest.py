@@ -14,14 +14,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from app.deal_client import DealClient
 from domain.commands import OpenOpportunity
 from domain.opportunity import OpportunityState
 from domain.pipeline import load_catalog
-from projections.event_store import EventStore
 from runtime.binaries import find_binary
-from runtime.deal_client import DealClient
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.temporal_client import create_worker, in_memory_dev_server
+from store.event_store import EventStore
 from tests.factories import end_relationship
 from workflows.opportunity import OpportunityWorkflow
 

@@ -27,7 +27,7 @@ from domain.stages import STAGE_ORDER, LossReason, Stage
 if TYPE_CHECKING:
     from temporalio.client import Client
 
-    from runtime.deal_client import DealClient
+    from app.deal_client import DealClient
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 _ids = count(1)
@@ -123,7 +123,7 @@ async def relationship_when(
     """The won deal's relationship once `check` holds: the worker reacts to a fired timer a moment
     after the time-skipping server's clock passes it, and starts the relationship a moment after
     the deal is won."""
-    from runtime.deal_client import DealRefused
+    from app.deal_client import DealRefused
 
     async with asyncio.timeout(seconds):
         while True:
@@ -167,7 +167,7 @@ def script(
 async def end_relationship(deals: "DealClient", client: "Client", deal_id: str, by: str) -> None:
     """Close the won deal's relationship through its update and wait for its end (if it runs):
     terminating one with an activity in flight leaves the time-skipping server's clock stuck."""
-    from runtime.deal_client import DealRefused
+    from app.deal_client import DealRefused
 
     with contextlib.suppress(DealRefused):
         await deals.close_relationship(deal_id, CloseRelationship(reason="finished", by=by))

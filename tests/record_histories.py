@@ -20,6 +20,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from app.deal_client import DealClient, DealRefused
 from domain.after_sales import OpenRenewal, RecordFeedback, relationship_id
 from domain.commands import (
     AdvanceStage,
@@ -33,11 +34,10 @@ from domain.commands import (
 )
 from domain.pipeline import load_catalog
 from domain.stages import STAGE_ORDER, LossReason, Stage
-from projections.event_store import EventStore
 from runtime.binaries import find_binary
-from runtime.deal_client import DealClient, DealRefused
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.temporal_client import create_worker
+from store.event_store import EventStore
 from tests.factories import (
     ALL_FACTS,
     advance_to,

@@ -10,6 +10,7 @@ import pytest
 from temporalio.client import WorkflowExecutionStatus
 from temporalio.testing import WorkflowEnvironment
 
+from app.deal_client import DealClient, DealRefused
 from domain.after_sales import (
     AfterSalesPolicy,
     CloseRelationship,
@@ -23,8 +24,7 @@ from domain.after_sales import (
 from domain.events import DomainEvent
 from domain.pipeline import load_catalog
 from domain.stages import Stage
-from projections.event_store import EventStore
-from runtime.deal_client import DealClient, DealRefused
+from store.event_store import EventStore
 from tests.conftest import TrackingDealClient
 from tests.factories import open_cmd, relationship_when, through_all_stages
 

@@ -11,9 +11,9 @@ from domain.events import DomainEvent, EventMeta
 from domain.negotiation import decide_discount_request, decide_discount_timeout, decide_discount_vote
 from domain.opportunity import OpportunityState, apply, replay
 from domain.pipeline import load_catalog
-from projections.approval_metrics import approval_report
-from projections.cycle_times import Period
-from projections.event_store import EventStore
+from reports.approvals import approval_report
+from reports.cycle_times import Period
+from store.event_store import EventStore
 from tests.factories import T0, script
 
 SOFTWARE = load_catalog().get("software")

@@ -7,14 +7,14 @@ from decimal import Decimal
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from app.deal_client import DealClient, DealRefused
 from domain.approvals import RequestStatus
 from domain.commands import AdvanceStage, DecideContract, DecideDiscount, RequestDiscount, SubmitContract
 from domain.contracts import ClauseCheck, ReviewStatus
 from domain.events import DomainEvent
 from domain.opportunity import OpportunityState, replay
 from domain.stages import STAGE_ORDER, Stage
-from projections.event_store import EventStore
-from runtime.deal_client import DealClient, DealRefused
+from store.event_store import EventStore
 from tests.factories import ALL_FACTS, good_contract, open_cmd
 
 

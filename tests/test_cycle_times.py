@@ -4,9 +4,9 @@ from datetime import timedelta
 
 import pytest
 
-from projections.cycle_times import CycleTimeReport, Period, cycle_time_report
-from projections.event_store import EventStore
-from projections.projector import Projector
+from reports.cycle_times import CycleTimeReport, Period, cycle_time_report
+from reports.projector import Projector
+from store.event_store import EventStore
 from tests.factories import T0, script
 
 FAR = T0 + timedelta(days=3650)

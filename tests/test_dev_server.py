@@ -20,14 +20,14 @@ from temporalio.client import ScheduleActionExecutionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 import starter
+from app.deal_client import DealClient
 from domain.commands import AdvanceStage
 from domain.opportunity import replay
 from domain.pipeline import load_catalog
 from domain.stages import STAGE_ORDER, Stage
-from projections.event_store import EventStore
-from runtime.deal_client import DealClient
 from runtime.settings import TASK_QUEUE
 from runtime.temporal_client import create_worker
+from store.event_store import EventStore
 from tests.factories import ALL_FACTS, open_cmd, sign_off
 from workflows.sales_brief import WEEKLY_BRIEF_SCHEDULE_ID
 

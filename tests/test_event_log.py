@@ -10,11 +10,11 @@ import pandas
 import pm4py
 import pytest
 
-from projections.cycle_times import Period, cycle_time_report
-from projections.event_log import stage_moves, write_log
-from projections.event_store import EventStore
-from projections.projector import Projector
-from projections.stage_moves import STAGE_MOVE_TYPES
+from reports.cycle_times import Period, cycle_time_report
+from reports.event_log import stage_moves, write_log
+from reports.projector import Projector
+from reports.stage_moves import STAGE_MOVE_TYPES
+from store.event_store import EventStore
 from tests.factories import T0, script
 from tests.test_projector import random_history
 

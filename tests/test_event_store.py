@@ -10,8 +10,8 @@ from domain.events import DomainEvent, EventMeta
 from domain.opportunity import apply, decide_advance, decide_open, replay
 from domain.pipeline import load_catalog
 from domain.stages import STAGE_ORDER, Stage
-from projections.event_store import EventConflictError, EventStore
-from projections.schema import MIGRATIONS
+from store.event_store import EventConflictError, EventStore
+from store.migrations import MIGRATIONS
 from tests.factories import ALL_FACTS, T0, open_cmd, sign_contract
 
 SOFTWARE = load_catalog().get("software")

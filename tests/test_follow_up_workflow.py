@@ -6,11 +6,11 @@ from datetime import timedelta
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notifications import OutboxNotifier
+from app.deal_client import DealClient
 from domain.commands import AdvanceStage, LogTouch, MarkLost
 from domain.events import StallEscalated, StallReminded
 from domain.stages import LossReason, Stage
-from projections.event_store import EventStore
-from runtime.deal_client import DealClient
+from store.event_store import EventStore
 from tests.factories import open_cmd
 from workflows.messages import Notification
 

@@ -16,10 +16,10 @@ from domain.events import DomainEvent, OpportunityLost, OpportunityOpened, Oppor
 from domain.opportunity import replay
 from domain.pipeline import load_catalog
 from domain.stages import STAGE_ORDER, Stage
-from projections.cycle_times import Breakdown, Period, cycle_time_report
-from projections.event_store import EventStore
-from projections.pipeline_metrics import pipeline_metrics
-from projections.projector import READ_MODELS, Projector
+from reports.cycle_times import Breakdown, Period, cycle_time_report
+from reports.funnel import pipeline_metrics
+from reports.projector import READ_MODELS, Projector
+from store.event_store import EventStore
 from tests.factories import T0
 from tests.test_projector import random_history
 

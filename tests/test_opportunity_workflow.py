@@ -8,11 +8,11 @@ import pytest
 from temporalio.client import WorkflowFailureError, WorkflowQueryFailedError
 from temporalio.testing import WorkflowEnvironment
 
+from app.deal_client import DealClient, DealRefused
 from domain.commands import AdvanceStage, MarkLost, Reopen
 from domain.opportunity import replay
 from domain.stages import STAGE_ORDER, LossReason, Stage
-from projections.event_store import EventStore
-from runtime.deal_client import DealClient, DealRefused
+from store.event_store import EventStore
 from tests.factories import advance_to, open_cmd, sign_off, through_all_stages
 
 

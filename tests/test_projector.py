@@ -17,8 +17,8 @@ from domain.opportunity import (
 )
 from domain.pipeline import load_catalog
 from domain.stages import STAGE_ORDER, LossReason, Stage
-from projections.event_store import EventStore
-from projections.projector import Projector, dump_read_models
+from reports.projector import Projector, dump_read_models
+from store.event_store import EventStore
 from tests.factories import ALL_FACTS, T0, open_cmd, sign_contract
 
 SOFTWARE = load_catalog().get("software")

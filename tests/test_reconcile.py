@@ -5,12 +5,12 @@ import uuid
 
 from temporalio.testing import WorkflowEnvironment
 
+from app.deal_client import DealClient
+from app.reconcile import reconcile
 from domain.after_sales import relationship_id
 from domain.commands import AdvanceStage
 from domain.stages import Stage
-from projections.event_store import EventStore
-from runtime.deal_client import DealClient
-from runtime.reconcile import reconcile
+from store.event_store import EventStore
 from tests.factories import ALL_FACTS, open_cmd, relationship_when, through_all_stages
 
 

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import matplotlib.image
 
+from cli.chart import render_chart
 from domain.pipeline import load_catalog
-from projections.cycle_times import Period, cycle_time_report
-from projections.event_store import EventStore
-from projections.pipeline_metrics import pipeline_metrics
-from projections.projector import Projector
-from projections.report_chart import render_chart
+from reports.cycle_times import Period, cycle_time_report
+from reports.funnel import pipeline_metrics
+from reports.projector import Projector
+from store.event_store import EventStore
 from tests.factories import T0
 from tests.test_projector import random_history
 

@@ -16,9 +16,10 @@ from domain.after_sales import (
 )
 from domain.events import DomainEvent, EventMeta
 from domain.sales_brief import period_bounds
-from projections.event_store import EventStore
-from projections.projector import Projector
-from projections.sales_brief import compile_brief, save_brief, stored_briefs
+from reports.projector import Projector
+from reports.sales_brief import compile_brief
+from store.briefs import save_brief, stored_briefs
+from store.event_store import EventStore
 from tests.factories import T0, script
 
 WEEK = T0.date()  # Monday 2026-01-05

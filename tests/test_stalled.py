@@ -7,9 +7,9 @@ from domain.events import DomainEvent, EventMeta
 from domain.follow_up import decide_stall, decide_touch
 from domain.opportunity import replay
 from domain.pipeline import load_catalog
-from projections.cycle_times import Period
-from projections.event_store import EventStore
-from projections.stalled import Escalations, escalations, stalled_deals
+from reports.cycle_times import Period
+from reports.stalled import Escalations, escalations, stalled_deals
+from store.event_store import EventStore
 from tests.factories import T0, script
 
 CATALOG = load_catalog()

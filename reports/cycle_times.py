@@ -8,7 +8,7 @@
 
 A duration belongs to the period in which it ends (a deal closed in March counts in March's sales
 cycle), and only what happened on or before `as_of` counts, so any past report can be recomputed
-from the events alone. The queries read the projector's read models (projections/projector.py):
+from the events alone. The queries read the projector's read models (reports/projector.py):
 catch up first. Durations are in days (double precision: `date_part`, not the numeric `extract`,
 which made the aggregates several times slower).
 """

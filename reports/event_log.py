@@ -21,7 +21,7 @@ from xml.sax.saxutils import quoteattr
 
 from psycopg import AsyncConnection
 
-from projections.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
+from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
 
 FORMATS = ("csv", "xes")
 CSV_COLUMNS = ("case_id", "activity", "timestamp", "resource", "pipeline", "reason")

@@ -6,8 +6,8 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from projections.cycle_times import Period
-from projections.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
+from reports.cycle_times import Period
+from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
 
 _OUTCOMES = f"""
 WITH opened AS (

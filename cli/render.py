@@ -7,9 +7,9 @@ from rich.console import Console
 from rich.table import Table
 
 from domain.sales_brief import SalesBrief
-from projections.approval_metrics import ApprovalReport
-from projections.cycle_times import CYCLE_METRICS, CycleTimeReport, Stats, laggards
-from projections.pipeline_metrics import PipelineMetrics
+from reports.approvals import ApprovalReport
+from reports.cycle_times import CYCLE_METRICS, CycleTimeReport, Stats, laggards
+from reports.funnel import PipelineMetrics
 
 _TITLES = {
     "lead_conversion": "lead conversion",

@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from projections.cycle_times import SALES_CYCLE_STAGES, CycleTimeReport
-from projections.pipeline_metrics import PipelineMetrics
+from reports.cycle_times import SALES_CYCLE_STAGES, CycleTimeReport
+from reports.funnel import PipelineMetrics
 
 
 def render_chart(report: CycleTimeReport, metrics: PipelineMetrics, path: Path) -> Path:

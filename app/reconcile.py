@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain.after_sales import relationship_id
 from domain.events import DomainEvent, event_from_json
-from projections.event_store import EventStore
+from store.event_store import EventStore
 from workflows.messages import APPEND_EVENTS, EventBatch
 
 

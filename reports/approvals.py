@@ -10,7 +10,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from projections.cycle_times import Period
+from reports.cycle_times import Period
 
 _SCOPE = """
 WITH opened AS (

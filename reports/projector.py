@@ -29,8 +29,8 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from domain.stages import STAGE_ORDER, Stage
-from projections.event_store import EventStore
-from projections.stage_moves import STAGE_MOVE_TYPES
+from reports.stage_moves import STAGE_MOVE_TYPES
+from store.event_store import EventStore
 
 NAME = "read_models"
 READ_MODELS = ("rm_opportunities", "rm_stage_visits", "rm_amounts", "rm_losses", "rm_first_entries")

@@ -48,7 +48,7 @@ MIGRATIONS: tuple[str, ...] = (
     );
     """,
     """
-    -- Read models, kept by the catch-up projector (projections/projector.py) from the events alone.
+    -- Read models, kept by the catch-up projector (reports/projector.py) from the events alone.
     CREATE TABLE projector_checkpoints (
         name        text        PRIMARY KEY,
         position    bigint      NOT NULL,  -- the last event projected; written with the rows it caused

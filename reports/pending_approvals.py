@@ -12,7 +12,7 @@ from domain.approvals import check_vote
 from domain.errors import RuleViolation
 from domain.opportunity import replay
 from domain.pipeline import PipelineCatalog
-from projections.event_store import EventStore
+from store.event_store import EventStore
 
 _PENDING = """
 SELECT opportunity_id FROM (

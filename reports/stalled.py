@@ -8,8 +8,8 @@ from psycopg import AsyncConnection
 
 from domain.pipeline import PipelineCatalog
 from domain.stages import Stage
-from projections.cycle_times import Period
-from projections.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
+from reports.cycle_times import Period
+from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
 
 _OPEN_DEALS = f"""
 WITH last_move AS (

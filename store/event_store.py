@@ -13,7 +13,7 @@ from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from domain.events import DomainEvent, event_from_json
-from projections.schema import migrate
+from store.migrations import migrate
 
 # Appends take this transaction-level lock so that global positions commit in the order they
 # are assigned: with concurrent writers a bigserial alone can commit 11 before 10, and a

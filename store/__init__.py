@@ -1,0 +1,1 @@
+"""The write side's storage: the event store, its migrations, the outbox and the compiled briefs."""
