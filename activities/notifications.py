@@ -31,7 +31,7 @@ class OutboxNotifier:
             notification.key,
             notification.recipient,
             notification.kind,
-            notification.opportunity_id,
+            notification.stream_id,
             notification.message,
         )
         log.info("notification", fresh=fresh, **notification.model_dump())

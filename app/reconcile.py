@@ -104,7 +104,7 @@ class _Row:
 async def _stored(store: EventStore, stream: str) -> dict[int, _Row]:
     async with store.pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT version, event_id, type, payload::text FROM events WHERE opportunity_id = %s",
+            "SELECT version, event_id, type, payload::text FROM events WHERE stream_id = %s",
             (stream,),
         )
         rows = await cur.fetchall()

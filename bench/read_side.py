@@ -28,14 +28,14 @@ from store.event_store import EventStore
 # The reference: rm_stage_visits recomputed from the events with window functions, in one statement.
 _REFERENCE = f"""
 INSERT INTO bench_reference_visits
-SELECT opportunity_id, row_number() OVER (PARTITION BY opportunity_id ORDER BY version), stage,
+SELECT stream_id, row_number() OVER (PARTITION BY stream_id ORDER BY version), stage,
        occurred_at, next_at,
        CASE next_type WHEN 'StageAdvanced' THEN 'advanced' WHEN 'OpportunityLost' THEN 'lost' END
 FROM (
-    SELECT opportunity_id, version, type, occurred_at, {STAGE_AFTER_MOVE} AS stage,
+    SELECT stream_id, version, type, occurred_at, {STAGE_AFTER_MOVE} AS stage,
            lead(type) OVER w AS next_type, lead(occurred_at) OVER w AS next_at
     FROM events WHERE {IS_STAGE_MOVE}
-    WINDOW w AS (PARTITION BY opportunity_id ORDER BY version)
+    WINDOW w AS (PARTITION BY stream_id ORDER BY version)
 ) moves
 WHERE type <> 'OpportunityLost'
 """

@@ -80,7 +80,7 @@ async def servers(settings: Settings) -> AsyncIterator[tuple[Client, str]]:
 async def ensure_history(store: EventStore, events: int) -> dict[str, Any]:
     async with store.pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT count(*) FROM events WHERE starts_with(opportunity_id, %s)", (history.PREFIX,)
+            "SELECT count(*) FROM events WHERE starts_with(stream_id, %s)", (history.PREFIX,)
         )
         row = await cur.fetchone()
     if row is not None and int(str(row[0])) == events:
@@ -158,7 +158,7 @@ async def memory(client: Client, store: EventStore, url: str, size: Size) -> dic
 async def _started_relationships(store: EventStore, ids: list[str]) -> int:
     async with store.pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT count(*) FROM events WHERE opportunity_id = ANY(%s) AND version = 1", (ids,)
+            "SELECT count(*) FROM events WHERE stream_id = ANY(%s) AND version = 1", (ids,)
         )
         row = await cur.fetchone()
     return int(str(row[0])) if row else 0

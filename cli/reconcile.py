@@ -36,7 +36,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.start is not None:
             async with store.pool.connection() as conn:
                 cur = await conn.execute(
-                    "SELECT opportunity_id FROM events WHERE type = 'OpportunityOpened' AND occurred_at >= %s"
+                    "SELECT stream_id FROM events WHERE type = 'OpportunityOpened' AND occurred_at >= %s"
                     " AND (%s::timestamptz IS NULL OR occurred_at < %s) ORDER BY occurred_at LIMIT %s",
                     (args.start, args.end, args.end, args.limit),
                 )

@@ -228,9 +228,9 @@ def apply_after_sales(state: RelationshipState | None, event: DomainEvent) -> Re
     """Return the relationship after `event`. The input state is not modified."""
     if isinstance(event, AfterSalesStarted):
         if state is not None:
-            raise ValueError(f"{event.opportunity_id}: AfterSalesStarted on an existing stream")
+            raise ValueError(f"{event.stream_id}: AfterSalesStarted on an existing stream")
         return RelationshipState(
-            relationship_id=event.opportunity_id,
+            relationship_id=event.stream_id,
             deal_id=event.deal_id,
             pipeline=event.pipeline,
             owner=event.owner,
@@ -241,9 +241,9 @@ def apply_after_sales(state: RelationshipState | None, event: DomainEvent) -> Re
             version=1,
         )
     if state is None:
-        raise ValueError(f"{event.opportunity_id}: stream does not start with AfterSalesStarted")
+        raise ValueError(f"{event.stream_id}: stream does not start with AfterSalesStarted")
     if event.version != state.version + 1:
-        raise ValueError(f"{event.opportunity_id}: expected version {state.version + 1}, got {event.version}")
+        raise ValueError(f"{event.stream_id}: expected version {state.version + 1}, got {event.version}")
     new = state.model_copy(deep=True)
     new.version = event.version
     match event:
@@ -264,5 +264,5 @@ def apply_after_sales(state: RelationshipState | None, event: DomainEvent) -> Re
         case RelationshipClosed():
             new.closed = event.reason
         case _:
-            raise ValueError(f"{event.opportunity_id}: {event.type} does not belong to an after-sales stream")
+            raise ValueError(f"{event.stream_id}: {event.type} does not belong to an after-sales stream")
     return new

@@ -1,14 +1,15 @@
 """Domain events: immutable, typed, versioned facts about one opportunity.
 
-Every event carries its stream (`opportunity_id`), its place in the stream (`version`, from 1),
-a unique `event_id` and the time it happened. `schema_version` lets later code read old events.
+Every event carries its stream (`stream_id`: an opportunity id, or `<deal id>.after-sales`), its
+place in the stream (`version`, from 1), a unique `event_id` and the time it happened.
+`schema_version` lets later code read old events.
 """
 
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter
 
 from domain.contracts import ClauseFailure, Contract
 from domain.stages import LossReason, Stage
@@ -23,10 +24,10 @@ class EventMeta(BaseModel):
     occurred_at: AwareDatetime
 
 
-def envelope(opportunity_id: str, version: int, meta: EventMeta) -> dict[str, Any]:
+def envelope(stream_id: str, version: int, meta: EventMeta) -> dict[str, Any]:
     """The fields every event carries: its stream, its place in it, its id and its time."""
     return {
-        "opportunity_id": opportunity_id,
+        "stream_id": stream_id,
         "version": version,
         "event_id": meta.event_id,
         "occurred_at": meta.occurred_at,
@@ -58,7 +59,8 @@ class _Event(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     schema_version: int = 1
-    opportunity_id: str
+    # Events stored before the stream key was generic name it `opportunity_id`: both read.
+    stream_id: str = Field(validation_alias=AliasChoices("stream_id", "opportunity_id"))
     version: int = Field(ge=1)
     event_id: str
     occurred_at: AwareDatetime

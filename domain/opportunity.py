@@ -223,9 +223,9 @@ def apply(state: OpportunityState | None, event: DomainEvent) -> OpportunityStat
     """Return the state after `event`. The input state is not modified."""
     if isinstance(event, OpportunityOpened):
         if state is not None:
-            raise ValueError(f"{event.opportunity_id}: OpportunityOpened on an existing stream")
+            raise ValueError(f"{event.stream_id}: OpportunityOpened on an existing stream")
         return OpportunityState(
-            opportunity_id=event.opportunity_id,
+            opportunity_id=event.stream_id,
             pipeline=event.pipeline,
             owner=event.owner,
             company=event.company,
@@ -240,9 +240,9 @@ def apply(state: OpportunityState | None, event: DomainEvent) -> OpportunityStat
             version=1,
         )
     if state is None:
-        raise ValueError(f"{event.opportunity_id}: stream does not start with OpportunityOpened")
+        raise ValueError(f"{event.stream_id}: stream does not start with OpportunityOpened")
     if event.version != state.version + 1:
-        raise ValueError(f"{event.opportunity_id}: expected version {state.version + 1}, got {event.version}")
+        raise ValueError(f"{event.stream_id}: expected version {state.version + 1}, got {event.version}")
     new = state.model_copy(deep=True)
     new.version = event.version
     at = event.occurred_at
@@ -316,7 +316,7 @@ def _apply_negotiation(state: OpportunityState, event: DomainEvent) -> None:
         case TouchLogged() | StallReminded() | StallEscalated():
             pass  # the idle clock (in apply) is all they change
         case _:
-            raise ValueError(f"{event.opportunity_id}: {event.type} v{event.version} does not fit the state")
+            raise ValueError(f"{event.stream_id}: {event.type} v{event.version} does not fit the state")
 
 
 def replay(events: Iterable[DomainEvent]) -> OpportunityState | None:

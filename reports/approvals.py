@@ -14,12 +14,12 @@ from reports.cycle_times import Period
 
 _SCOPE = """
 WITH opened AS (
-    SELECT opportunity_id, payload->>'owner' AS owner
+    SELECT stream_id, payload->>'owner' AS owner
     FROM events
     WHERE type = 'OpportunityOpened' AND (%(pipeline)s::text IS NULL OR payload->>'pipeline' = %(pipeline)s)
 ), d AS (
-    SELECT e.opportunity_id, e.version, e.type, e.occurred_at, e.payload, o.owner
-    FROM events e JOIN opened o USING (opportunity_id)
+    SELECT e.stream_id, e.version, e.type, e.occurred_at, e.payload, o.owner
+    FROM events e JOIN opened o USING (stream_id)
     WHERE e.type LIKE 'Discount%%' AND e.occurred_at <= %(as_of)s
 )
 """
@@ -65,9 +65,9 @@ _GRANTED = (
     _SCOPE
     + """
 , last_grant AS (
-    SELECT DISTINCT ON (opportunity_id) opportunity_id, owner, (payload->>'discount')::numeric AS pct
+    SELECT DISTINCT ON (stream_id) stream_id, owner, (payload->>'discount')::numeric AS pct
     FROM d WHERE type = 'DiscountApproved' AND occurred_at >= %(start)s AND occurred_at < %(end)s
-    ORDER BY opportunity_id, version DESC
+    ORDER BY stream_id, version DESC
 )
 SELECT owner, count(*), avg(pct)::float8 FROM last_grant GROUP BY GROUPING SETS ((owner), ())
 """

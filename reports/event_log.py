@@ -29,18 +29,18 @@ CSV_COLUMNS = ("case_id", "activity", "timestamp", "resource", "pipeline", "reas
 # Streams are chosen by their opening (pipeline, opened in the window); their moves follow in order.
 _MOVES = f"""
 WITH cases AS (
-    SELECT opportunity_id, payload->>'owner' AS owner, payload->>'pipeline' AS pipeline
+    SELECT stream_id, payload->>'owner' AS owner, payload->>'pipeline' AS pipeline
     FROM events
     WHERE type = 'OpportunityOpened'
       AND (%(pipeline)s::text IS NULL OR payload->>'pipeline' = %(pipeline)s)
       AND (%(start)s::timestamptz IS NULL OR occurred_at >= %(start)s)
       AND (%(end)s::timestamptz IS NULL OR occurred_at < %(end)s)
 )
-SELECT e.opportunity_id, CASE e.type WHEN 'OpportunityLost' THEN 'lost' ELSE {STAGE_AFTER_MOVE} END,
+SELECT e.stream_id, CASE e.type WHEN 'OpportunityLost' THEN 'lost' ELSE {STAGE_AFTER_MOVE} END,
        e.occurred_at, c.owner, c.pipeline, e.payload->>'reason'
-FROM events e JOIN cases c USING (opportunity_id)
+FROM events e JOIN cases c USING (stream_id)
 WHERE e.{IS_STAGE_MOVE}
-ORDER BY e.opportunity_id, e.version
+ORDER BY e.stream_id, e.version
 """
 
 

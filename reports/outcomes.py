@@ -11,15 +11,15 @@ from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
 
 _OUTCOMES = f"""
 WITH opened AS (
-    SELECT opportunity_id FROM events
+    SELECT stream_id FROM events
     WHERE type = 'OpportunityOpened' AND occurred_at >= %(start)s AND occurred_at < %(end)s
       AND occurred_at <= %(as_of)s
       AND (%(pipeline)s::text IS NULL OR payload->>'pipeline' = %(pipeline)s)
 ), last_move AS (
-    SELECT DISTINCT ON (e.opportunity_id) e.opportunity_id, e.type, e.payload
-    FROM events e JOIN opened USING (opportunity_id)
+    SELECT DISTINCT ON (e.stream_id) e.stream_id, e.type, e.payload
+    FROM events e JOIN opened USING (stream_id)
     WHERE e.occurred_at <= %(as_of)s AND e.{IS_STAGE_MOVE}
-    ORDER BY e.opportunity_id, e.version DESC
+    ORDER BY e.stream_id, e.version DESC
 )
 SELECT type, {STAGE_AFTER_MOVE} AS stage,
        payload->>'reason' AS reason, count(*)
@@ -27,9 +27,9 @@ FROM last_move GROUP BY 1, 2, 3
 """
 
 _REOPENED = """
-SELECT count(DISTINCT e.opportunity_id) FROM events e
-WHERE e.type = 'OpportunityReopened' AND e.occurred_at <= %(as_of)s AND e.opportunity_id IN (
-    SELECT opportunity_id FROM events WHERE type = 'OpportunityOpened'
+SELECT count(DISTINCT e.stream_id) FROM events e
+WHERE e.type = 'OpportunityReopened' AND e.occurred_at <= %(as_of)s AND e.stream_id IN (
+    SELECT stream_id FROM events WHERE type = 'OpportunityOpened'
       AND occurred_at >= %(start)s AND occurred_at < %(end)s
       AND (%(pipeline)s::text IS NULL OR payload->>'pipeline' = %(pipeline)s))
 """

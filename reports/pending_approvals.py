@@ -15,13 +15,13 @@ from domain.pipeline import PipelineCatalog
 from store.event_store import EventStore
 
 _PENDING = """
-SELECT opportunity_id FROM (
-    SELECT DISTINCT ON (opportunity_id) opportunity_id, type FROM events
+SELECT stream_id FROM (
+    SELECT DISTINCT ON (stream_id) stream_id, type FROM events
     WHERE type IN ('DiscountRequested', 'DiscountApproved', 'DiscountRejected', 'DiscountExpired')
-    ORDER BY opportunity_id, version DESC
+    ORDER BY stream_id, version DESC
 ) latest
 WHERE type = 'DiscountRequested'
-ORDER BY opportunity_id
+ORDER BY stream_id
 """
 
 

@@ -153,7 +153,7 @@ class Projector:
             await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK,))
             after = await _checkpoint(conn)
             cur = await conn.execute(
-                "SELECT position, opportunity_id, version, type, occurred_at, payload::text FROM events"
+                "SELECT position, stream_id, version, type, occurred_at, payload::text FROM events"
                 " WHERE position > %s ORDER BY position LIMIT %s",
                 (after, self._batch_size),
             )

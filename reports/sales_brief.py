@@ -54,7 +54,7 @@ UNION ALL
 UNION ALL
 SELECT CASE e.type WHEN 'RevisitDue' THEN 'revisit' WHEN 'RevisitMissed' THEN 'missed' ELSE 'feedback' END,
        r.payload->>'owner', NULL, count(*), sum((e.payload->>'score')::numeric)
-FROM events e JOIN events r ON r.opportunity_id = e.opportunity_id AND r.version = 1
+FROM events e JOIN events r ON r.stream_id = e.stream_id AND r.version = 1
 WHERE e.type IN ('RevisitDue', 'RevisitMissed', 'FeedbackRecorded')
   AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
   AND (%(pipeline)s::text IS NULL OR r.payload->>'pipeline' = %(pipeline)s)

@@ -13,19 +13,19 @@ from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
 
 _OPEN_DEALS = f"""
 WITH last_move AS (
-    SELECT DISTINCT ON (opportunity_id) opportunity_id, type, {STAGE_AFTER_MOVE} AS stage
+    SELECT DISTINCT ON (stream_id) stream_id, type, {STAGE_AFTER_MOVE} AS stage
     FROM events
     WHERE {IS_STAGE_MOVE} AND occurred_at <= %(as_of)s
-    ORDER BY opportunity_id, version DESC
+    ORDER BY stream_id, version DESC
 ), last_activity AS (
-    SELECT opportunity_id, max(occurred_at) AS at FROM events
+    SELECT stream_id, max(occurred_at) AS at FROM events
     WHERE type NOT IN ('StallReminded', 'StallEscalated') AND occurred_at <= %(as_of)s
-    GROUP BY opportunity_id
+    GROUP BY stream_id
 )
-SELECT m.opportunity_id, o.payload->>'owner', o.payload->>'pipeline', m.stage, a.at
+SELECT m.stream_id, o.payload->>'owner', o.payload->>'pipeline', m.stage, a.at
 FROM last_move m
-JOIN last_activity a USING (opportunity_id)
-JOIN events o ON o.opportunity_id = m.opportunity_id AND o.version = 1
+JOIN last_activity a USING (stream_id)
+JOIN events o ON o.stream_id = m.stream_id AND o.version = 1
 WHERE m.type <> 'OpportunityLost' AND m.stage = ANY(%(open_stages)s)
 """
 

@@ -1,8 +1,8 @@
 """Append-only event store on PostgreSQL.
 
-Events are keyed by (opportunity_id, version): appending the same event twice stores it once,
+Events are keyed by (stream_id, version): appending the same event twice stores it once,
 which makes the append activity safe to retry. Appending a *different* event at a taken
-(opportunity_id, version) is a conflict and is refused loudly instead of silently dropped.
+(stream_id, version) is a conflict and is refused loudly instead of silently dropped.
 """
 
 from collections.abc import Sequence
@@ -21,13 +21,13 @@ from store.migrations import migrate
 _APPEND_LOCK = 7_301_002
 
 # The columns an event fills, in the order of `event_row`.
-_EVENT_COLUMNS = "opportunity_id, version, event_id, type, schema_version, occurred_at, payload"
+_EVENT_COLUMNS = "stream_id, version, event_id, type, schema_version, occurred_at, payload"
 
 
 def event_row(e: DomainEvent) -> tuple[object, ...]:
     """An event as the row `append` and `copy_in` write (the columns of _EVENT_COLUMNS)."""
     return (
-        e.opportunity_id,
+        e.stream_id,
         e.version,
         e.event_id,
         e.type,
@@ -43,13 +43,13 @@ SELECT i, v, e, t, s, o, p::jsonb
 FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::int[], %s::timestamptz[], %s::text[])
      AS u(i, v, e, t, s, o, p)
 ORDER BY i, v
-ON CONFLICT (opportunity_id, version) DO NOTHING
-RETURNING opportunity_id, version
+ON CONFLICT (stream_id, version) DO NOTHING
+RETURNING stream_id, version
 """
 
 
 class EventConflictError(Exception):
-    """A different event already holds this (opportunity_id, version)."""
+    """A different event already holds this (stream_id, version)."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class EventStore:
         if not events:
             return AppendResult(0, 0)
         columns: tuple[list[object], ...] = ([], [], [], [], [], [], [])
-        for e in sorted(events, key=lambda e: (e.opportunity_id, e.version)):
+        for e in sorted(events, key=lambda e: (e.stream_id, e.version)):
             row = event_row(e)
             for column, value in zip(columns, row, strict=True):
                 column.append(value)
@@ -111,7 +111,7 @@ class EventStore:
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
         cur = await conn.execute(_INSERT, columns)
         inserted = {(str(r[0]), int(str(r[1]))) for r in await cur.fetchall()}
-        skipped = [e for e in events if (e.opportunity_id, e.version) not in inserted]
+        skipped = [e for e in events if (e.stream_id, e.version) not in inserted]
         if skipped:
             await self._check_same(conn, skipped)
         return AppendResult(stored=len(inserted), already_present=len(skipped))
@@ -129,34 +129,34 @@ class EventStore:
     @staticmethod
     async def _check_same(conn: AsyncConnection[tuple[object, ...]], events: Sequence[DomainEvent]) -> None:
         cur = await conn.execute(
-            "SELECT opportunity_id, version, event_id FROM events"
-            " WHERE (opportunity_id, version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
-            ([e.opportunity_id for e in events], [e.version for e in events]),
+            "SELECT stream_id, version, event_id FROM events"
+            " WHERE (stream_id, version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
+            ([e.stream_id for e in events], [e.version for e in events]),
         )
         stored = {(str(r[0]), int(str(r[1]))): str(r[2]) for r in await cur.fetchall()}
         for e in events:
-            held = stored.get((e.opportunity_id, e.version))
+            held = stored.get((e.stream_id, e.version))
             if held != e.event_id:
                 raise EventConflictError(
-                    f"{e.opportunity_id} v{e.version}: store holds event {held},"
+                    f"{e.stream_id} v{e.version}: store holds event {held},"
                     f" refusing different event {e.event_id}"
                 )
 
-    async def read_stream(self, opportunity_id: str) -> list[DomainEvent]:
+    async def read_stream(self, stream_id: str) -> list[DomainEvent]:
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT payload::text FROM events WHERE opportunity_id = %s ORDER BY version",
-                (opportunity_id,),
+                "SELECT payload::text FROM events WHERE stream_id = %s ORDER BY version",
+                (stream_id,),
             )
             return [event_from_json(str(r[0])) for r in await cur.fetchall()]
 
-    async def stream_versions(self, opportunity_ids: Sequence[str]) -> dict[str, list[int]]:
+    async def stream_versions(self, stream_ids: Sequence[str]) -> dict[str, list[int]]:
         """The stored versions of each stream, in order (for checks that nothing is missing or doubled)."""
         async with self._pool.connection() as conn:
             cur = await conn.execute(
-                "SELECT opportunity_id, array_agg(version ORDER BY version) FROM events"
-                " WHERE opportunity_id = ANY(%s) GROUP BY opportunity_id",
-                (list(opportunity_ids),),
+                "SELECT stream_id, array_agg(version ORDER BY version) FROM events"
+                " WHERE stream_id = ANY(%s) GROUP BY stream_id",
+                (list(stream_ids),),
             )
             return {str(r[0]): list(r[1]) for r in await cur.fetchall()}  # type: ignore[call-overload]
 
@@ -167,5 +167,5 @@ class EventStore:
         scratch on each run without touching anyone else's streams.
         """
         async with self._pool.connection() as conn:
-            cur = await conn.execute("DELETE FROM events WHERE starts_with(opportunity_id, %s)", (prefix,))
+            cur = await conn.execute("DELETE FROM events WHERE starts_with(stream_id, %s)", (prefix,))
             return cur.rowcount

@@ -128,6 +128,12 @@ MIGRATIONS: tuple[str, ...] = (
     TRUNCATE rm_opportunities, rm_stage_visits, rm_amounts, rm_losses;
     DELETE FROM projector_checkpoints WHERE name = 'read_models';
     """,
+    """
+    -- A stream is an opportunity or a customer relationship (`<deal id>.after-sales`): the key is
+    -- generic. Event payloads written before keep their `opportunity_id` field; both read.
+    ALTER TABLE events RENAME COLUMN opportunity_id TO stream_id;
+    ALTER TABLE notifications RENAME COLUMN opportunity_id TO stream_id;
+    """,
 )
 
 # Any constant will do: it names the lock that serialises migrations across processes.

@@ -9,7 +9,7 @@ async def put(store: EventStore, key: str, recipient: str, kind: str, stream_id:
     """Store a notification; False when one with this key was stored already."""
     async with store.pool.connection() as conn:
         cur = await conn.execute(
-            "INSERT INTO notifications (key, recipient, kind, opportunity_id, message)"
+            "INSERT INTO notifications (key, recipient, kind, stream_id, message)"
             " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
             (key, recipient, kind, stream_id, message),
         )

@@ -62,9 +62,9 @@ async def relationship_stream(store: EventStore, oid: str) -> RelationshipState:
 async def revisit_tasks(store: EventStore, oid: str) -> list[str]:
     async with store.pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT message FROM notifications WHERE opportunity_id = %s AND kind = 'RevisitDue'"
+            "SELECT message FROM notifications WHERE stream_id = %s AND kind = 'RevisitDue'"
             " ORDER BY created_at",
-            (oid,),
+            (relationship_id(oid),),
         )
         return [str(r[0]) for r in await cur.fetchall()]
 

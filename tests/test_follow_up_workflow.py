@@ -27,7 +27,7 @@ async def in_contact(deals: DealClient, owner: str = "an.li") -> str:
 async def outbox(store: EventStore, oid: str) -> list[tuple[str, str, str]]:
     async with store.pool.connection() as conn:
         cur = await conn.execute(
-            "SELECT recipient, kind, key FROM notifications WHERE opportunity_id = %s ORDER BY created_at",
+            "SELECT recipient, kind, key FROM notifications WHERE stream_id = %s ORDER BY created_at",
             (oid,),
         )
         return [(str(r[0]), str(r[1]), str(r[2])) for r in await cur.fetchall()]
@@ -88,9 +88,7 @@ async def test_lost_deals_are_not_nagged(
 
 async def test_sending_a_notification_twice_stores_it_once(store: EventStore) -> None:
     notifier = OutboxNotifier(store)
-    note = Notification(
-        key="evt-1", recipient="an.li", kind="StallReminded", opportunity_id="o-1", message="hi"
-    )
+    note = Notification(key="evt-1", recipient="an.li", kind="StallReminded", stream_id="o-1", message="hi")
     assert await notifier.send(note) is True
     assert await notifier.send(note) is False
     assert await outbox(store, "o-1") == [("an.li", "StallReminded", "evt-1")]

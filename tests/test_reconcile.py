@@ -38,15 +38,15 @@ async def test_a_faithful_store_matches_and_a_tampered_one_is_caught(
     assert checks["never-started"].problem is not None
 
     async with store.pool.connection() as conn:  # lose one event, add a stranger, alter a third
-        await conn.execute("DELETE FROM events WHERE opportunity_id = %s AND version = 2", (open_deal,))
+        await conn.execute("DELETE FROM events WHERE stream_id = %s AND version = 2", (open_deal,))
         await conn.execute(
-            "INSERT INTO events (opportunity_id, version, event_id, type, schema_version, occurred_at,"
-            " payload) SELECT opportunity_id, 99, 'stranger', type, schema_version, occurred_at, payload"
-            " FROM events WHERE opportunity_id = %s AND version = 1",
+            "INSERT INTO events (stream_id, version, event_id, type, schema_version, occurred_at,"
+            " payload) SELECT stream_id, 99, 'stranger', type, schema_version, occurred_at, payload"
+            " FROM events WHERE stream_id = %s AND version = 1",
             (open_deal,),
         )
         await conn.execute(
-            "UPDATE events SET event_id = 'altered' WHERE opportunity_id = %s AND version = 3", (open_deal,)
+            "UPDATE events SET event_id = 'altered' WHERE stream_id = %s AND version = 3", (open_deal,)
         )
     [tampered] = await reconcile(client, store, [open_deal])
     assert not tampered.ok

@@ -145,11 +145,11 @@ class AfterSalesWorkflow:
                 key=event.event_id,
                 recipient=event.owner,
                 kind=event.type,
-                opportunity_id=s.deal_id,
+                stream_id=event.stream_id,
                 message=(
                     f"revisit {event.number} of {s.customer} ({s.contact_person}), won with {s.deal_id}"
                     f" on {s.won_at:%Y-%m-%d}: visit or call, ask for a score of 1-5 and record it with"
-                    f" `starter.py feedback {s.deal_id} --score N`"
+                    f" `dealflow aftersales feedback {s.deal_id} --score N --by {event.owner}`"
                 ),
             )
         )

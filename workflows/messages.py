@@ -3,7 +3,7 @@
 from datetime import date
 from decimal import Decimal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.after_sales import DealWon, RelationshipState
 from domain.commands import OpenOpportunity
@@ -56,7 +56,8 @@ class Notification(BaseModel):
     key: str  # unique per notification (the id of the event behind it): delivery is idempotent
     recipient: str
     kind: str
-    opportunity_id: str
+    # the stream it is about; histories recorded before the key was generic call it opportunity_id
+    stream_id: str = Field(validation_alias=AliasChoices("stream_id", "opportunity_id"))
     message: str
 
 

@@ -254,7 +254,7 @@ class OpportunityWorkflow:
                 key=event.event_id,
                 recipient=event.recipient,
                 kind=event.type,
-                opportunity_id=event.opportunity_id,
+                stream_id=event.stream_id,
                 message=message,
             )
         )
