@@ -78,6 +78,14 @@ class ApprovalPolicy(BaseModel):
         role = self.levels[level].role
         return tuple(a.name for a in self.approvers if a.role == role and a.name != owner)
 
+    def may_decide(self, level: int, discount: Decimal, owner: str) -> tuple[str, ...]:
+        """Everyone who may decide a request of `discount` at `level`: its own group or anyone of a
+        higher level (a director may step in early), within their limit, never the deal's owner."""
+        roles = {lvl.role for lvl in self.levels[level:]}
+        return tuple(
+            a.name for a in self.approvers if a.role in roles and a.name != owner and discount <= a.limit
+        )
+
     def approver(self, name: str) -> Approver:
         for a in self.approvers:
             if a.name == name:

@@ -115,6 +115,10 @@ class DiscountRequested(_Event):
     level_name: str
     supersedes: str | None = None
     comment: str = ""
+    # Who may decide it at this level, by the deal's own policy, and when it escalates or expires
+    # if nobody does (empty / None for the owner's own grant, and in events stored before v2).
+    approvers: tuple[str, ...] = ()
+    deadline: AwareDatetime | None = None
 
 
 class DiscountVoted(_Event):
@@ -152,6 +156,8 @@ class DiscountEscalated(_Event):
     from_level: int
     to_level: int
     level_name: str
+    approvers: tuple[str, ...] = ()  # as on DiscountRequested, for the new level
+    deadline: AwareDatetime | None = None
 
 
 class DiscountExpired(_Event):

@@ -3,6 +3,10 @@ workflow's timers do when nobody answers. Each `decide_*` returns the events a c
 (versions continuing the stream) or raises `RuleViolation`.
 """
 
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
 from domain.approvals import (
     OWNER_LEVEL,
     ApprovalPolicy,
@@ -61,6 +65,19 @@ def _level_name(policy: ApprovalPolicy, level: int | None) -> str:
     return OWNER_LEVEL if level is None else policy.levels[level].name
 
 
+def _routing(
+    policy: ApprovalPolicy, level: int | None, discount: Decimal, owner: str, meta: EventMeta
+) -> dict[str, Any]:
+    """Who may decide a request at `level` and by when, recorded on the event so that readers of
+    the store (an approvals inbox) follow the deal's own policy, not today's configuration."""
+    if level is None:
+        return {}
+    return {
+        "approvers": policy.may_decide(level, discount, owner),
+        "deadline": meta.occurred_at + timedelta(hours=policy.timeout_hours),
+    }
+
+
 def decide_discount_request(
     state: OpportunityState, pipeline: Pipeline, cmd: RequestDiscount, meta: EventMeta
 ) -> list[DomainEvent]:
@@ -80,6 +97,7 @@ def decide_discount_request(
         level_name=name,
         supersedes=supersedes,
         comment=cmd.comment,
+        **_routing(policy, level, cmd.discount, state.owner, meta),
     )
     if level is None:  # within the owner's own authority
         out.add(
@@ -161,6 +179,7 @@ def decide_discount_timeout(
             from_level=request.level,
             to_level=nxt,
             level_name=_level_name(policy, nxt),
+            **_routing(policy, nxt, request.discount, state.owner, meta),
         )
     return out.events
 
