@@ -53,9 +53,10 @@ from domain.opportunity import OpportunityState
 from domain.pipeline import PipelineCatalog, PipelineConfigError, load_catalog
 from domain.stages import STAGE_ORDER, LossReason, Stage
 from reports.approvals import approval_report
-from reports.cycle_times import Period, cycle_time_report
+from reports.cycle_times import cycle_time_report
 from reports.funnel import pipeline_metrics
 from reports.pending_approvals import pending_approvals
+from reports.period import Period
 from reports.projector import Projector
 from reports.stalled import escalations, stalled_deals
 from runtime.logging_setup import configure_logging

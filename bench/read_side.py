@@ -18,8 +18,9 @@ from typing import Any
 
 from bench.timing import p50_p95
 from domain.pipeline import load_catalog
-from reports.cycle_times import Period, cycle_time_report
+from reports.cycle_times import cycle_time_report
 from reports.funnel import pipeline_metrics
+from reports.period import Period
 from reports.projector import Projector
 from reports.sales_brief import compile_brief
 from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE

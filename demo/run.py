@@ -24,8 +24,9 @@ from demo.plan import TEAM, plan_team
 from domain.pipeline import PipelineCatalog
 from domain.sales_brief import period_bounds
 from reports.approvals import approval_report
-from reports.cycle_times import Period, cycle_time_report
+from reports.cycle_times import cycle_time_report
 from reports.outcomes import outcomes
+from reports.period import Period
 from reports.projector import Projector
 from reports.sales_brief import compile_brief
 from reports.stalled import escalations

@@ -10,7 +10,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from reports.cycle_times import Period
+from reports.period import Period
 
 _SCOPE = """
 WITH opened AS (

@@ -14,7 +14,6 @@ which made the aggregates several times slower).
 """
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -83,17 +82,6 @@ class Stats:
     mean: float
     median: float
     p90: float
-
-
-@dataclass(frozen=True)
-class Period:
-    start: datetime
-    end: datetime  # exclusive
-    as_of: datetime
-
-    @classmethod
-    def until(cls, start: datetime, end: datetime) -> "Period":
-        return cls(start=start, end=end, as_of=end)
 
 
 @dataclass(frozen=True)

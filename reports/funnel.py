@@ -20,7 +20,7 @@ from psycopg import AsyncConnection
 
 from domain.pipeline import PipelineCatalog
 from domain.stages import STAGE_ORDER, Stage
-from reports.cycle_times import Period
+from reports.period import Period
 
 # Entered in the period: first entries, plus re-entries (a reopened deal) whose first entry was
 # earlier. "Moved on" by as_of: the next stage's first entry by then (a reopened deal is back in the

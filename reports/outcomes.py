@@ -6,7 +6,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from reports.cycle_times import Period
+from reports.period import Period
 from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
 
 _OUTCOMES = f"""

@@ -8,7 +8,7 @@ from psycopg import AsyncConnection
 
 from domain.pipeline import PipelineCatalog
 from domain.stages import Stage
-from reports.cycle_times import Period
+from reports.period import Period
 from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
 
 _OPEN_DEALS = f"""

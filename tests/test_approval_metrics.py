@@ -12,7 +12,7 @@ from domain.negotiation import decide_discount_request, decide_discount_timeout,
 from domain.opportunity import OpportunityState, apply, replay
 from domain.pipeline import load_catalog
 from reports.approvals import approval_report
-from reports.cycle_times import Period
+from reports.period import Period
 from store.event_store import EventStore
 from tests.factories import T0, script
 

@@ -4,7 +4,8 @@ from datetime import timedelta
 
 import pytest
 
-from reports.cycle_times import CycleTimeReport, Period, cycle_time_report
+from reports.cycle_times import CycleTimeReport, cycle_time_report
+from reports.period import Period
 from reports.projector import Projector
 from store.event_store import EventStore
 from tests.factories import T0, script

@@ -10,8 +10,9 @@ import pandas
 import pm4py
 import pytest
 
-from reports.cycle_times import Period, cycle_time_report
+from reports.cycle_times import cycle_time_report
 from reports.event_log import stage_moves, write_log
+from reports.period import Period
 from reports.projector import Projector
 from reports.stage_moves import STAGE_MOVE_TYPES
 from store.event_store import EventStore

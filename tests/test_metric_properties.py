@@ -16,8 +16,9 @@ from domain.events import DomainEvent, OpportunityLost, OpportunityOpened, Oppor
 from domain.opportunity import replay
 from domain.pipeline import load_catalog
 from domain.stages import STAGE_ORDER, Stage
-from reports.cycle_times import Breakdown, Period, cycle_time_report
+from reports.cycle_times import Breakdown, cycle_time_report
 from reports.funnel import pipeline_metrics
+from reports.period import Period
 from reports.projector import READ_MODELS, Projector
 from store.event_store import EventStore
 from tests.factories import T0

@@ -8,8 +8,9 @@ import matplotlib.image
 
 from cli.chart import render_chart
 from domain.pipeline import load_catalog
-from reports.cycle_times import Period, cycle_time_report
+from reports.cycle_times import cycle_time_report
 from reports.funnel import pipeline_metrics
+from reports.period import Period
 from reports.projector import Projector
 from store.event_store import EventStore
 from tests.factories import T0

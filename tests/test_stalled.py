@@ -7,7 +7,7 @@ from domain.events import DomainEvent, EventMeta
 from domain.follow_up import decide_stall, decide_touch
 from domain.opportunity import replay
 from domain.pipeline import load_catalog
-from reports.cycle_times import Period
+from reports.period import Period
 from reports.stalled import Escalations, escalations, stalled_deals
 from store.event_store import EventStore
 from tests.factories import T0, script
