@@ -19,6 +19,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from domain.stages import STAGE_ORDER
+from reports.period import Period
 
 _STATS = """
     count(*) AS n,
