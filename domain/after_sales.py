@@ -7,29 +7,57 @@ due is marked missed. A revisit can turn up new business: a renewal, which is a 
 the same customer, linked to the deal it came from.
 
 The relationship is its own event stream, `<deal id>.after-sales`, so the deal's stream stays as it
-was when it was won.
+was when it was won. Here: the policy, the commands and the rules; the relationship's state and
+its fold are in `domain.after_sales_state` (re-exported here).
 """
 
 import itertools
 from datetime import datetime, timedelta
 from decimal import Decimal
-from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from domain.errors import RuleViolation
-from domain.events import (
+from domain.after_sales_events import (
     AfterSalesStarted,
-    DomainEvent,
-    EventMeta,
     FeedbackRecorded,
     RelationshipClosed,
     RenewalOpened,
     RevisitDue,
     RevisitMissed,
-    StreamWriter,
-    envelope,
 )
+from domain.after_sales_state import (
+    RELATIONSHIP,
+    RelationshipState,
+    Revisit,
+    RevisitStatus,
+    apply_after_sales,
+    replay_after_sales,
+)
+from domain.commands import Command
+from domain.errors import RuleViolation
+from domain.events import DomainEvent, EventMeta, StreamWriter, envelope
+
+__all__ = [
+    "RELATIONSHIP",
+    "AfterSalesPolicy",
+    "CloseRelationship",
+    "DealWon",
+    "OpenRenewal",
+    "RecordFeedback",
+    "RelationshipState",
+    "Revisit",
+    "RevisitStatus",
+    "apply_after_sales",
+    "decide_close",
+    "decide_feedback",
+    "decide_renewal",
+    "decide_revisit",
+    "decide_start",
+    "next_revisit_due",
+    "relationship_id",
+    "renewal_id",
+    "replay_after_sales",
+]
 
 
 class AfterSalesPolicy(BaseModel):
@@ -56,7 +84,7 @@ class AfterSalesPolicy(BaseModel):
         return won_at + timedelta(days=self.days_after_win(number))
 
 
-# --- commands ----------------------------------------------------------------------------------
+# --- what after-sales is told and asked -------------------------------------------------------
 
 
 class DealWon(BaseModel):
@@ -73,11 +101,7 @@ class DealWon(BaseModel):
     won_at: AwareDatetime
 
 
-class _Command(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class RecordFeedback(_Command):
+class RecordFeedback(Command):
     """The customer's answer to a revisit; `revisit` defaults to the latest one."""
 
     score: int
@@ -86,51 +110,15 @@ class RecordFeedback(_Command):
     revisit: int | None = None
 
 
-class OpenRenewal(_Command):
+class OpenRenewal(Command):
     amount: Decimal
     by: str
     note: str = ""
 
 
-class CloseRelationship(_Command):
+class CloseRelationship(Command):
     reason: str
     by: str
-
-
-# --- state -------------------------------------------------------------------------------------
-
-
-class RevisitStatus(StrEnum):
-    OPEN = "open"  # due, waiting for feedback
-    ANSWERED = "answered"
-    MISSED = "missed"
-
-
-class Revisit(BaseModel):
-    number: int
-    due_at: AwareDatetime
-    status: RevisitStatus = RevisitStatus.OPEN
-    score: int | None = None
-    comment: str = ""
-    answered_at: AwareDatetime | None = None
-
-
-class RelationshipState(BaseModel):
-    relationship_id: str
-    deal_id: str
-    pipeline: str
-    owner: str
-    customer: str
-    contact_person: str
-    amount: Decimal
-    won_at: AwareDatetime
-    revisits: list[Revisit] = Field(default_factory=list)
-    renewals: list[str] = Field(default_factory=list)
-    closed: str | None = None  # the reason, once closed
-    version: int = 0
-
-    def revisit(self, number: int) -> Revisit | None:
-        return self.revisits[number - 1] if 1 <= number <= len(self.revisits) else None
 
 
 def relationship_id(deal_id: str) -> str:
@@ -219,50 +207,3 @@ def decide_close(state: RelationshipState, cmd: CloseRelationship, meta: EventMe
     return RelationshipClosed(
         **envelope(state.relationship_id, state.version + 1, meta), reason=cmd.reason, by=cmd.by
     )
-
-
-# --- fold --------------------------------------------------------------------------------------
-
-
-def apply_after_sales(state: RelationshipState | None, event: DomainEvent) -> RelationshipState:
-    """Return the relationship after `event`. The input state is not modified."""
-    if isinstance(event, AfterSalesStarted):
-        if state is not None:
-            raise ValueError(f"{event.stream_id}: AfterSalesStarted on an existing stream")
-        return RelationshipState(
-            relationship_id=event.stream_id,
-            deal_id=event.deal_id,
-            pipeline=event.pipeline,
-            owner=event.owner,
-            customer=event.customer,
-            contact_person=event.contact_person,
-            amount=event.amount,
-            won_at=event.won_at,
-            version=1,
-        )
-    if state is None:
-        raise ValueError(f"{event.stream_id}: stream does not start with AfterSalesStarted")
-    if event.version != state.version + 1:
-        raise ValueError(f"{event.stream_id}: expected version {state.version + 1}, got {event.version}")
-    new = state.model_copy(deep=True)
-    new.version = event.version
-    match event:
-        case RevisitDue():
-            new.revisits.append(Revisit(number=event.number, due_at=event.due_at))
-        case RevisitMissed():
-            new.revisits[event.number - 1].status = RevisitStatus.MISSED
-        case FeedbackRecorded():
-            revisit = new.revisits[event.number - 1]
-            revisit.status, revisit.score, revisit.comment = (
-                RevisitStatus.ANSWERED,
-                event.score,
-                event.comment,
-            )
-            revisit.answered_at = event.occurred_at
-        case RenewalOpened():
-            new.renewals.append(event.renewal_id)
-        case RelationshipClosed():
-            new.closed = event.reason
-        case _:
-            raise ValueError(f"{event.stream_id}: {event.type} does not belong to an after-sales stream")
-    return new

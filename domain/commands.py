@@ -1,4 +1,7 @@
-"""What callers ask of an opportunity. Commands are checked by the rules in `domain.opportunity`."""
+"""What callers ask of the domain. Every command is a frozen model that refuses unknown fields;
+the opportunity's are here, checked by the rules in `domain.opportunity`, `negotiation` and
+`follow_up`; the relationship's are in `domain.after_sales`.
+"""
 
 from decimal import Decimal
 
@@ -8,11 +11,13 @@ from domain.contracts import Contract
 from domain.stages import LossReason, Stage
 
 
-class _Command(BaseModel):
+class Command(BaseModel):
+    """The base of every command, the after-sales ones included."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
-class OpenOpportunity(_Command):
+class OpenOpportunity(Command):
     opportunity_id: str
     pipeline: str
     owner: str
@@ -23,7 +28,7 @@ class OpenOpportunity(_Command):
     renewal_of: str | None = None  # set by after-sales when a revisit opens a renewal
 
 
-class AdvanceStage(_Command):
+class AdvanceStage(Command):
     """Move forward one stage. `to_stage` guards against skipping; `facts` meet the exit criteria."""
 
     to_stage: Stage
@@ -31,31 +36,31 @@ class AdvanceStage(_Command):
     amount: Decimal | None = None
 
 
-class MarkLost(_Command):
+class MarkLost(Command):
     reason: LossReason
     note: str = ""
 
 
-class Reopen(_Command):
+class Reopen(Command):
     note: str = ""
 
 
-class RequestDiscount(_Command):
+class RequestDiscount(Command):
     discount: Decimal  # percent off the deal amount
     comment: str = ""
 
 
-class DecideDiscount(_Command):
+class DecideDiscount(Command):
     approver: str
     approve: bool
     comment: str = ""
 
 
-class SubmitContract(_Command):
+class SubmitContract(Command):
     contract: Contract
 
 
-class DecideContract(_Command):
+class DecideContract(Command):
     """Legal's sign-off (approve) or rejection of the contract under review."""
 
     by: str
@@ -63,7 +68,7 @@ class DecideContract(_Command):
     comment: str = ""
 
 
-class LogTouch(_Command):
+class LogTouch(Command):
     """An activity with the customer (call, visit, mail…): it restarts the stage's idle clock."""
 
     kind: str

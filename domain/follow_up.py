@@ -9,7 +9,7 @@ from domain.commands import LogTouch
 from domain.errors import RuleViolation
 from domain.events import DomainEvent, EventMeta, StallEscalated, StallReminded, TouchLogged, envelope
 from domain.follow_up_policy import FollowUpPolicy
-from domain.opportunity import OpportunityState
+from domain.opportunity_state import OpportunityState
 from domain.pipeline import Pipeline
 
 

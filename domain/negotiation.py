@@ -34,7 +34,7 @@ from domain.events import (
     LegalReviewExpired,
     StreamWriter,
 )
-from domain.opportunity import OpportunityState
+from domain.opportunity_state import OpportunityState
 from domain.pipeline import Pipeline
 from domain.stages import Stage
 

@@ -1,96 +1,44 @@
-"""One opportunity: its state, the rules a command must pass, and the fold of events into state.
+"""The rules of an opportunity's way through the pipeline: open, advance, lose, reopen.
 
-`decide_*` functions check a command against the rules and return the event it produces, or raise
-`RuleViolation` naming the broken rule. `apply` folds an event into the state; `replay` folds a stream.
+Each `decide_*` checks a command against the rules and returns the event it produces, or raises
+`RuleViolation` naming the broken rule. The state and its fold live in `domain.opportunity_state`
+(re-exported here: `OpportunityState`, `apply`, `replay`); negotiation and follow-up rules have
+modules of their own.
 """
 
-from collections.abc import Iterable
-from datetime import datetime
 from decimal import Decimal
 
-from pydantic import AwareDatetime, BaseModel, Field
-
-from domain.approvals import DiscountRequest, RequestStatus
 from domain.commands import AdvanceStage, MarkLost, OpenOpportunity, Reopen
-from domain.contracts import ClauseFailure, Contract, ReviewStatus
+from domain.contracts import ReviewStatus
 from domain.errors import RuleViolation
-from domain.events import (
-    NAGS,
-    ContractChecked,
-    ContractSubmitted,
-    DiscountApproved,
-    DiscountEscalated,
-    DiscountExpired,
-    DiscountRejected,
-    DiscountRequested,
-    DiscountVoted,
-    DomainEvent,
-    EventMeta,
-    LegalDecided,
-    LegalReviewEscalated,
-    LegalReviewExpired,
-    OpportunityLost,
-    OpportunityOpened,
-    OpportunityReopened,
-    StageAdvanced,
-    StallEscalated,
-    StallReminded,
-    TouchLogged,
-    envelope,
+from domain.event_envelope import EventMeta, envelope
+from domain.opportunity_events import OpportunityLost, OpportunityOpened, OpportunityReopened, StageAdvanced
+from domain.opportunity_state import (
+    OPPORTUNITY,
+    ContractReview,
+    Loss,
+    OpportunityState,
+    StageVisit,
+    apply,
+    replay,
 )
 from domain.pipeline import Pipeline
-from domain.stages import LossReason, Stage
+from domain.stages import Stage
 
-
-class StageVisit(BaseModel):
-    stage: Stage
-    entered_at: AwareDatetime
-    exited_at: AwareDatetime | None = None
-
-
-class Loss(BaseModel):
-    stage: Stage
-    reason: LossReason
-    note: str
-    at: AwareDatetime
-
-
-class ContractReview(BaseModel):
-    contract: Contract
-    status: ReviewStatus
-    since: AwareDatetime  # when the current wait began (checks, legal, escalated legal)
-    failures: list[ClauseFailure] = Field(default_factory=list)
-    escalated: bool = False
-    decided_by: str | None = None
-
-
-class OpportunityState(BaseModel):
-    opportunity_id: str
-    pipeline: str
-    owner: str
-    company: str
-    contact_person: str
-    source: str
-    amount: Decimal
-    stage: Stage
-    renewal_of: str | None = None
-    lost: Loss | None = None
-    facts: dict[str, str] = Field(default_factory=dict)
-    timeline: list[StageVisit] = Field(default_factory=list)
-    discount_request: DiscountRequest | None = None  # the latest one
-    approved_discount: Decimal = Decimal(0)
-    contract: ContractReview | None = None
-    last_activity_at: AwareDatetime  # the idle clock of follow-up timers starts here
-    stall_level: int = 0  # 0 quiet, 1 owner reminded, 2 manager told (since the last activity)
-    version: int = 0
-
-    @property
-    def status(self) -> str:
-        """`lost`, or the current stage's name."""
-        return "lost" if self.lost else self.stage.value
-
-
-# --- rules -----------------------------------------------------------------------------------
+__all__ = [
+    "OPPORTUNITY",
+    "ContractReview",
+    "Loss",
+    "OpportunityState",
+    "StageVisit",
+    "apply",
+    "decide_advance",
+    "decide_lose",
+    "decide_open",
+    "decide_reopen",
+    "missing_exit_criteria",
+    "replay",
+]
 
 
 def _require_text(rule: str, **fields: str) -> None:
@@ -209,118 +157,3 @@ def decide_reopen(state: OpportunityState, cmd: Reopen, meta: EventMeta) -> Oppo
         **envelope(state.opportunity_id, state.version + 1, meta),
         stage=state.lost.stage,
     )
-
-
-# --- fold ------------------------------------------------------------------------------------
-
-
-def _close_visit(state: OpportunityState, at: datetime) -> None:
-    if state.timeline and state.timeline[-1].exited_at is None:
-        state.timeline[-1].exited_at = at
-
-
-def apply(state: OpportunityState | None, event: DomainEvent) -> OpportunityState:
-    """Return the state after `event`. The input state is not modified."""
-    if isinstance(event, OpportunityOpened):
-        if state is not None:
-            raise ValueError(f"{event.stream_id}: OpportunityOpened on an existing stream")
-        return OpportunityState(
-            opportunity_id=event.stream_id,
-            pipeline=event.pipeline,
-            owner=event.owner,
-            company=event.company,
-            contact_person=event.contact_person,
-            source=event.source,
-            amount=event.amount,
-            renewal_of=event.renewal_of,
-            stage=Stage.IDENTIFY,
-            facts={"company": event.company, "contact_person": event.contact_person, "source": event.source},
-            timeline=[StageVisit(stage=Stage.IDENTIFY, entered_at=event.occurred_at)],
-            last_activity_at=event.occurred_at,
-            version=1,
-        )
-    if state is None:
-        raise ValueError(f"{event.stream_id}: stream does not start with OpportunityOpened")
-    if event.version != state.version + 1:
-        raise ValueError(f"{event.stream_id}: expected version {state.version + 1}, got {event.version}")
-    new = state.model_copy(deep=True)
-    new.version = event.version
-    at = event.occurred_at
-    if event.type in NAGS:
-        new.stall_level += 1
-    else:
-        new.last_activity_at, new.stall_level = at, 0
-    match event:
-        case StageAdvanced():
-            _close_visit(new, at)
-            new.stage = event.to_stage
-            new.facts.update(event.facts)
-            if event.amount is not None:
-                new.amount = event.amount
-            new.timeline.append(StageVisit(stage=event.to_stage, entered_at=at))
-        case OpportunityLost():
-            _close_visit(new, at)
-            new.lost = Loss(stage=event.stage, reason=event.reason, note=event.note, at=at)
-        case OpportunityReopened():
-            new.lost = None
-            new.stage = event.stage
-            new.timeline.append(StageVisit(stage=event.stage, entered_at=at))
-        case _:
-            _apply_negotiation(new, event)
-    return new
-
-
-def _apply_negotiation(state: OpportunityState, event: DomainEvent) -> None:
-    at = event.occurred_at
-    request = state.discount_request
-    review = state.contract
-    match event:
-        case DiscountRequested():
-            state.discount_request = DiscountRequest(
-                request_id=event.request_id,
-                discount=event.discount,
-                amount=event.amount,
-                requested_at=at,
-                level=event.level,
-                level_since=at,
-                comment=event.comment,
-            )
-        case DiscountVoted() if request is not None:
-            request.votes[event.approver] = event.approve
-            request.voted.append(event.approver)
-        case DiscountApproved() if request is not None:
-            request.status = RequestStatus.APPROVED
-            request.decided_by = list(event.approvers)
-            state.approved_discount = event.discount
-        case DiscountRejected() if request is not None:
-            request.status = RequestStatus.REJECTED
-            request.decided_by = [event.approver]
-            request.comment = event.comment
-        case DiscountEscalated() if request is not None:
-            request.level, request.level_since, request.votes = event.to_level, at, {}
-        case DiscountExpired() if request is not None:
-            request.status = RequestStatus.EXPIRED
-        case ContractSubmitted():
-            state.contract = ContractReview(contract=event.contract, status=ReviewStatus.CHECKING, since=at)
-        case ContractChecked() if review is not None:
-            review.failures = list(event.failures)
-            review.status = ReviewStatus.CHECKS_FAILED if event.failures else ReviewStatus.AWAITING_LEGAL
-            review.since = at
-        case LegalReviewEscalated() if review is not None:
-            review.escalated, review.since = True, at
-        case LegalReviewExpired() if review is not None:
-            review.status = ReviewStatus.EXPIRED
-        case LegalDecided() if review is not None:
-            review.status = ReviewStatus.SIGNED_OFF if event.approve else ReviewStatus.REJECTED
-            review.decided_by = event.by
-        case TouchLogged() | StallReminded() | StallEscalated():
-            pass  # the idle clock (in apply) is all they change
-        case _:
-            raise ValueError(f"{event.stream_id}: {event.type} v{event.version} does not fit the state")
-
-
-def replay(events: Iterable[DomainEvent]) -> OpportunityState | None:
-    state: OpportunityState | None = None
-    for event in events:
-        state = apply(state, event)
-    return state
