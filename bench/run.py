@@ -24,12 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 from temporalio.client import Client
 
 from bench import history, ingest, read_side, workload
 from bench.markdown import write_markdown
+from runtime.databases import database_on
 from runtime.embedded import endpoints
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.settings import Settings
@@ -62,12 +62,7 @@ def say(text: str) -> None:
 async def servers(settings: Settings) -> AsyncIterator[tuple[Client, str]]:
     """(Temporal client, bench database URL), from the environment or embedded."""
     async with endpoints(settings, temporal=False) as ep:
-        server_url = ep.database_url
-        async with await psycopg.AsyncConnection.connect(server_url, autocommit=True) as conn:
-            cur = await conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-            if await cur.fetchone() is None:
-                await conn.execute(f"CREATE DATABASE {DATABASE}")
-        url = make_conninfo(server_url, dbname=DATABASE)
+        url = await database_on(ep.database_url, DATABASE)
         if settings.temporal_address:
             client = await connect(settings.temporal_address, settings.temporal_namespace)
             await ensure_search_attributes(client)

@@ -1,8 +1,10 @@
 """`make demo`: a seeded sales team's months of work through real workflows, then the report.
 
 The simulation runs on Temporal's time-skipping test server (weeks pass in seconds, every event
-stamped by `workflow.now()`), writing into the persistent event store (embedded PostgreSQL unless
-DATABASE_URL is set). The report is then computed from the stored events alone.
+stamped by `workflow.now()`), writing into an event store of its own: the database `dealflow_demo`
+on the same PostgreSQL server (embedded unless DATABASE_URL is set), dropped and created afresh on
+every run. The worker's store is never touched: no demo stream, read model row or reminder lands
+there. The report is then computed from the stored events alone.
 """
 
 import logging
@@ -31,6 +33,7 @@ from reports.projector import Projector
 from reports.sales_brief import compile_brief
 from reports.stalled import escalations
 from runtime.binaries import find_binary
+from runtime.databases import database_name, database_on
 from runtime.embedded import endpoints
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.settings import Settings
@@ -39,13 +42,20 @@ from store.briefs import save_brief
 from store.event_store import EventStore
 
 DEMO_PREFIX = "demo-"
+DEMO_DATABASE = "dealflow_demo"
 _QUIET_RUNTIME = Runtime(
     telemetry=TelemetryConfig(logging=LoggingConfig(filter=TelemetryFilter("ERROR", "ERROR")))
 )
 
 
 async def run_demo(
-    settings: Settings, catalog: PipelineCatalog, console: Console, *, opportunities: int, seed: int
+    settings: Settings,
+    catalog: PipelineCatalog,
+    console: Console,
+    *,
+    opportunities: int,
+    seed: int,
+    database: str = DEMO_DATABASE,
 ) -> None:
     logging.getLogger("temporalio").setLevel(logging.ERROR)  # keep the screen for the story
     moves = plan_team(catalog, opportunities=opportunities, seed=seed, prefix=DEMO_PREFIX.rstrip("-"))
@@ -55,11 +65,9 @@ async def run_demo(
         f"{len(moves)} planned moves (seed {seed})"
     )
     async with endpoints(settings, temporal=False) as ep:
-        store = await EventStore.open(ep.database_url)
+        store = await EventStore.open(await database_on(ep.database_url, database, fresh=True))
         try:
-            removed = await store.purge_streams(DEMO_PREFIX)
-            if removed:
-                console.print(f"  replaying from scratch: removed {removed} events of an earlier demo run")
+            console.print(f"  events go to the database {database} of {_where(settings)}, created afresh")
             console.print("  starting Temporal's time-skipping server and a worker …")
             env = await WorkflowEnvironment.start_time_skipping(
                 test_server_existing_path=find_binary("temporal-test-server"),
@@ -90,7 +98,7 @@ async def run_demo(
             days = (sim_end - sim_start) / timedelta(days=1)
             console.print(
                 f"  {len(moves)} moves over {days:.0f} simulated days in {elapsed:.1f} s "
-                f"({len(moves) / elapsed:.0f} moves/s); events in {_where(ep.database_url, settings)}"
+                f"({len(moves) / elapsed:.0f} moves/s)"
             )
             period = Period(start=sim_start, end=sim_end + timedelta(seconds=1), as_of=sim_end)
             await Projector(store).rebuild()  # the demo's streams were replaced: project from scratch
@@ -155,10 +163,10 @@ async def _count(
     return int(row[0]) if row else 0
 
 
-def _where(database_url: str, settings: Settings) -> str:
-    return (
-        "DATABASE_URL" if settings.database_url else f"embedded PostgreSQL ({settings.data_dir / 'pgdata'})"
-    )
+def _where(settings: Settings) -> str:
+    if settings.database_url:
+        return f"the server of DATABASE_URL (not its database {database_name(settings.database_url)})"
+    return f"the embedded PostgreSQL ({settings.data_dir / 'pgdata'})"
 
 
 def _where_next(console: Console, settings: Settings, period: Period, week: date) -> None:
