@@ -3,7 +3,7 @@ workflow's timers do when nobody answers. Each `decide_*` returns the events a c
 (versions continuing the stream) or raises `RuleViolation`.
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -155,6 +155,16 @@ def decide_discount_vote(
     return out.events
 
 
+def discount_deadline(state: OpportunityState, pipeline: Pipeline) -> datetime | None:
+    """When the pending request escalates or expires if nobody decides it (None: nothing pending)."""
+    request, policy = state.discount_request, pipeline.approvals
+    if request is None or policy is None or request.status is not RequestStatus.PENDING:
+        return None
+    if request.level is None:  # the owner's own grant is decided at once
+        return None
+    return request.level_since + timedelta(hours=policy.timeout_hours)
+
+
 def decide_discount_timeout(
     state: OpportunityState, pipeline: Pipeline, meta: EventMeta
 ) -> list[DomainEvent]:
@@ -239,6 +249,15 @@ def decide_legal(
         comment=cmd.comment,
     )
     return out.events
+
+
+def legal_deadline(state: OpportunityState, pipeline: Pipeline) -> datetime | None:
+    """When legal's silence escalates the review to the legal lead, or (escalated) expires it."""
+    review, policy = state.contract, pipeline.contract
+    if review is None or policy is None or review.status is not ReviewStatus.AWAITING_LEGAL:
+        return None
+    hours = policy.legal_escalation_hours if review.escalated else policy.legal_timeout_hours
+    return review.since + timedelta(hours=hours)
 
 
 def decide_legal_timeout(state: OpportunityState, meta: EventMeta) -> list[DomainEvent]:

@@ -7,42 +7,34 @@ task through the notification activity. After each revisit the run continues as 
 whole relationship in its input: a relationship that lasts years never grows a long history.
 """
 
-from collections.abc import Sequence
-from datetime import timedelta
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.after_sales import (
+        RELATIONSHIP,
         AfterSalesPolicy,
         CloseRelationship,
         OpenRenewal,
         RecordFeedback,
         RelationshipState,
-        apply_after_sales,
         decide_close,
         decide_feedback,
         decide_renewal,
-        decide_revisit,
         decide_start,
-        next_revisit_due,
     )
     from domain.commands import OpenOpportunity
-    from domain.events import DomainEvent, RevisitDue
-    from workflows.event_sourcing import (
-        ACTIVITY_RETRY,
-        ACTIVITY_TIMEOUT,
-        Decide,
-        Journal,
-        decide_now,
-        new_meta,
-        notify,
-        validate,
-    )
+    from domain.deadlines import relationship_deadline
+    from domain.events import RevisitDue
+    from workflows.event_sourcing import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, new_meta, notify
+    from workflows.event_stream import EventStream
     from workflows.messages import START_RENEWAL, Notification, StartAfterSales, StartOpportunity
 
 # Continue as new after this many revisits in one run (or earlier, when Temporal suggests it).
 REVISITS_PER_RUN = 1
+
+
+def _log_context(state: RelationshipState) -> dict[str, object]:
+    return {"relationship_id": state.relationship_id}
 
 
 @workflow.defn
@@ -53,26 +45,34 @@ class AfterSalesWorkflow:
             raise ValueError(f"pipeline {start.pipeline.id!r} has no after-sales policy")
         self._policy: AfterSalesPolicy = start.pipeline.after_sales
         self._start = start
-        self._journal = Journal()
         self._revisits_this_run = 0
-        if start.carried is not None:
-            self._state = start.carried
+        if start.carried is not None:  # an earlier run saved everything it carried
+            self._stream = EventStream(RELATIONSHIP, start.carried, log_context=_log_context)
             return
         started = decide_start(start.deal, new_meta())
-        self._state = apply_after_sales(None, started)
-        self._journal.record([started])
+        self._stream = EventStream(
+            RELATIONSHIP, RELATIONSHIP.apply(None, started), [started], log_context=_log_context
+        )
 
     @workflow.run
     async def run(self, start: StartAfterSales) -> RelationshipState:
-        await self._journal.save()
+        await self._stream.save()
         while self._state.closed is None:
             if self._revisits_this_run >= REVISITS_PER_RUN or workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._journal.save()
+                await self._stream.save()
                 workflow.continue_as_new(start.model_copy(update={"carried": self._state}))
-            await self._wait_for_change_or_revisit()
+            deadline = relationship_deadline(self._state, self._policy)
+            for event in await self._stream.until_change_or(deadline):
+                if isinstance(event, RevisitDue):
+                    self._revisits_this_run += 1
+                    await self._give_revisit_task(event)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
+
+    @property
+    def _state(self) -> RelationshipState:
+        return self._stream.state
 
     @workflow.query
     def state(self) -> RelationshipState:
@@ -80,16 +80,16 @@ class AfterSalesWorkflow:
 
     @workflow.update
     async def record_feedback(self, cmd: RecordFeedback) -> RelationshipState:
-        return await self._handle(lambda meta: decide_feedback(self._state, cmd, meta))
+        return await self._stream.handle(lambda meta: decide_feedback(self._state, cmd, meta))
 
     @record_feedback.validator
     def _validate_record_feedback(self, cmd: RecordFeedback) -> None:
-        validate(lambda meta: decide_feedback(self._state, cmd, meta))
+        self._stream.validate(lambda meta: decide_feedback(self._state, cmd, meta))
 
     @workflow.update
     async def open_renewal(self, cmd: OpenRenewal) -> RelationshipState:
         """Record the renewal and start its opportunity, linked to this customer's won deal."""
-        state = await self._handle(lambda meta: decide_renewal(self._state, cmd, meta))
+        state = await self._stream.handle(lambda meta: decide_renewal(self._state, cmd, meta))
         renewal_id = state.renewals[-1]
         lead = OpenOpportunity(
             opportunity_id=renewal_id,
@@ -111,32 +111,17 @@ class AfterSalesWorkflow:
 
     @open_renewal.validator
     def _validate_open_renewal(self, cmd: OpenRenewal) -> None:
-        validate(lambda meta: decide_renewal(self._state, cmd, meta))
+        self._stream.validate(lambda meta: decide_renewal(self._state, cmd, meta))
 
     @workflow.update
     async def close(self, cmd: CloseRelationship) -> RelationshipState:
-        return await self._handle(lambda meta: decide_close(self._state, cmd, meta))
+        return await self._stream.handle(lambda meta: decide_close(self._state, cmd, meta))
 
     @close.validator
     def _validate_close(self, cmd: CloseRelationship) -> None:
-        validate(lambda meta: decide_close(self._state, cmd, meta))
+        self._stream.validate(lambda meta: decide_close(self._state, cmd, meta))
 
-    # --- timers --------------------------------------------------------------------------------
-
-    async def _wait_for_change_or_revisit(self) -> None:
-        version = self._state.version
-        due = next_revisit_due(self._state, self._policy)
-        timeout = None if due is None else max(due - workflow.now(), timedelta(milliseconds=1))
-        try:
-            await workflow.wait_condition(lambda: self._state.version != version, timeout=timeout)
-        except TimeoutError:
-            events = decide_now(lambda meta: decide_revisit(self._state, self._policy, meta))
-            self._emit(events)
-            await self._journal.save()
-            for event in events:
-                if isinstance(event, RevisitDue):
-                    self._revisits_this_run += 1
-                    await self._give_revisit_task(event)
+    # --- revisits -------------------------------------------------------------------------------
 
     async def _give_revisit_task(self, event: RevisitDue) -> None:
         s = self._state
@@ -153,16 +138,3 @@ class AfterSalesWorkflow:
                 ),
             )
         )
-
-    # --- machinery -----------------------------------------------------------------------------
-
-    async def _handle(self, decide: Decide) -> RelationshipState:
-        self._emit(decide_now(decide))
-        await self._journal.save()
-        return self._state
-
-    def _emit(self, events: Sequence[DomainEvent]) -> None:
-        for event in events:
-            self._state = apply_after_sales(self._state, event)
-            workflow.logger.info("%s", event.type, extra={"relationship_id": self._state.relationship_id})
-        self._journal.record(events)

@@ -7,18 +7,15 @@ see a consistent state), then appended to the event store by an activity before 
 Appends run one at a time under a lock, so the store receives each stream in version order.
 
 The run loop owns every timer: it sleeps until the earliest deadline (an unanswered discount
-request, a silent legal review) or until the state changes, whichever comes first, and then asks
-the domain what the deadline means (escalate, expire).
+request, a silent legal review, an idle deal's SLA: `domain.deadlines`) or until the state
+changes, whichever comes first, and then asks the domain what the deadline means (escalate, expire,
+remind). `workflows.event_stream` does both for this workflow and for after-sales.
 """
-
-from collections.abc import Sequence
-from datetime import datetime, timedelta
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from domain.after_sales import DealWon
-    from domain.approvals import RequestStatus
     from domain.commands import (
         AdvanceStage,
         DecideContract,
@@ -29,22 +26,21 @@ with workflow.unsafe.imports_passed_through():
         RequestDiscount,
         SubmitContract,
     )
-    from domain.contracts import ClauseFailure, ReviewStatus
+    from domain.contracts import ClauseFailure
+    from domain.deadlines import opportunity_deadline
     from domain.errors import RuleViolation
-    from domain.events import DomainEvent, StallEscalated, StallReminded
-    from domain.follow_up import decide_stall, decide_touch, stall_deadline
+    from domain.events import StallEscalated, StallReminded
+    from domain.follow_up import decide_touch
     from domain.negotiation import (
         decide_contract_checked,
         decide_contract_submit,
         decide_discount_request,
-        decide_discount_timeout,
         decide_discount_vote,
         decide_legal,
-        decide_legal_timeout,
     )
     from domain.opportunity import (
+        OPPORTUNITY,
         OpportunityState,
-        apply,
         decide_advance,
         decide_lose,
         decide_open,
@@ -52,17 +48,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.stages import Stage
     from workflows import search_attributes as sa
-    from workflows.event_sourcing import (
-        ACTIVITY_RETRY,
-        ACTIVITY_TIMEOUT,
-        Decide,
-        Journal,
-        decide_now,
-        new_meta,
-        notify,
-        refusal,
-        validate,
-    )
+    from workflows.event_sourcing import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, new_meta, notify, refusal
+    from workflows.event_stream import EventStream
     from workflows.messages import (
         CHECK_CONTRACT,
         START_AFTER_SALES,
@@ -78,7 +65,6 @@ class OpportunityWorkflow:
     @workflow.init
     def __init__(self, start: StartOpportunity) -> None:
         self._pipeline = start.pipeline
-        self._journal = Journal()
         self._refused: RuleViolation | None = None
         self._after_sales_started = False
         # Decided here, not in run(), so that an update delivered with the start already sees the lead.
@@ -87,23 +73,37 @@ class OpportunityWorkflow:
         except RuleViolation as err:
             self._refused = err
             return
-        self._state = apply(None, opened)
-        self._journal.record([opened])
+        self._stream = EventStream(
+            OPPORTUNITY,
+            OPPORTUNITY.apply(None, opened),
+            [opened],
+            on_change=self._publish,
+            log_context=lambda s: {"opportunity_id": s.opportunity_id, "stage": s.status},
+        )
 
     @workflow.run
     async def run(self, start: StartOpportunity) -> OpportunityState:
         if self._refused is not None:
             raise refusal(self._refused)
         self._publish()
-        await self._journal.save()
+        await self._stream.save()
         while self._state.stage is not Stage.AFTER_SALES:
-            await self._wait_for_change_or_deadline()
+            deadline = opportunity_deadline(self._state, self._pipeline)
+            for event in await self._stream.until_change_or(deadline):
+                if isinstance(event, StallReminded | StallEscalated):
+                    await self._notify(event)
             await self._start_after_sales_once_won()
         await self._start_after_sales_once_won()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._state
 
+    @property
+    def _state(self) -> OpportunityState:
+        return self._stream.state
+
     # --- queries and updates -------------------------------------------------------------------
+    # Each update and its validator ask the domain the same question: the validator refuses what the
+    # rules refuse; the handler asks again on the state it finds (`EventStream.handle`).
 
     @workflow.query
     def state(self) -> OpportunityState:
@@ -113,59 +113,61 @@ class OpportunityWorkflow:
 
     @workflow.update
     async def advance(self, cmd: AdvanceStage) -> OpportunityState:
-        return await self._handle(lambda meta: decide_advance(self._state, self._pipeline, cmd, meta))
+        return await self._stream.handle(lambda meta: decide_advance(self._state, self._pipeline, cmd, meta))
 
     @advance.validator
     def _validate_advance(self, cmd: AdvanceStage) -> None:
-        validate(lambda meta: decide_advance(self._state, self._pipeline, cmd, meta))
+        self._stream.validate(lambda meta: decide_advance(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def mark_lost(self, cmd: MarkLost) -> OpportunityState:
-        return await self._handle(lambda meta: decide_lose(self._state, cmd, meta))
+        return await self._stream.handle(lambda meta: decide_lose(self._state, cmd, meta))
 
     @mark_lost.validator
     def _validate_mark_lost(self, cmd: MarkLost) -> None:
-        validate(lambda meta: decide_lose(self._state, cmd, meta))
+        self._stream.validate(lambda meta: decide_lose(self._state, cmd, meta))
 
     @workflow.update
     async def reopen(self, cmd: Reopen) -> OpportunityState:
-        return await self._handle(lambda meta: decide_reopen(self._state, cmd, meta))
+        return await self._stream.handle(lambda meta: decide_reopen(self._state, cmd, meta))
 
     @reopen.validator
     def _validate_reopen(self, cmd: Reopen) -> None:
-        validate(lambda meta: decide_reopen(self._state, cmd, meta))
+        self._stream.validate(lambda meta: decide_reopen(self._state, cmd, meta))
 
     @workflow.update
     async def log_touch(self, cmd: LogTouch) -> OpportunityState:
         """A call, visit or mail with the customer: restarts the stage's idle clock."""
-        return await self._handle(lambda meta: decide_touch(self._state, cmd, meta))
+        return await self._stream.handle(lambda meta: decide_touch(self._state, cmd, meta))
 
     @log_touch.validator
     def _validate_log_touch(self, cmd: LogTouch) -> None:
-        validate(lambda meta: decide_touch(self._state, cmd, meta))
+        self._stream.validate(lambda meta: decide_touch(self._state, cmd, meta))
 
     @workflow.update
     async def request_discount(self, cmd: RequestDiscount) -> OpportunityState:
-        return await self._handle(
+        return await self._stream.handle(
             lambda meta: decide_discount_request(self._state, self._pipeline, cmd, meta)
         )
 
     @request_discount.validator
     def _validate_request_discount(self, cmd: RequestDiscount) -> None:
-        validate(lambda meta: decide_discount_request(self._state, self._pipeline, cmd, meta))
+        self._stream.validate(lambda meta: decide_discount_request(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def decide_discount(self, cmd: DecideDiscount) -> OpportunityState:
-        return await self._handle(lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta))
+        return await self._stream.handle(
+            lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta)
+        )
 
     @decide_discount.validator
     def _validate_decide_discount(self, cmd: DecideDiscount) -> None:
-        validate(lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta))
+        self._stream.validate(lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def submit_contract(self, cmd: SubmitContract) -> OpportunityState:
         """Record the contract, run the clause checks, and return with their verdict."""
-        await self._handle(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
+        await self._stream.handle(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
         assert self._pipeline.contract is not None  # decide_contract_submit refuses otherwise
         failures: list[ClauseFailure] = await workflow.execute_activity(
             CHECK_CONTRACT,
@@ -179,68 +181,21 @@ class OpportunityWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
-        return await self._handle(lambda meta: decide_contract_checked(self._state, failures, meta))
+        return await self._stream.handle(lambda meta: decide_contract_checked(self._state, failures, meta))
 
     @submit_contract.validator
     def _validate_submit_contract(self, cmd: SubmitContract) -> None:
-        validate(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
+        self._stream.validate(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def decide_contract(self, cmd: DecideContract) -> OpportunityState:
-        return await self._handle(lambda meta: decide_legal(self._state, self._pipeline, cmd, meta))
+        return await self._stream.handle(lambda meta: decide_legal(self._state, self._pipeline, cmd, meta))
 
     @decide_contract.validator
     def _validate_decide_contract(self, cmd: DecideContract) -> None:
-        validate(lambda meta: decide_legal(self._state, self._pipeline, cmd, meta))
+        self._stream.validate(lambda meta: decide_legal(self._state, self._pipeline, cmd, meta))
 
-    # --- timers --------------------------------------------------------------------------------
-
-    def _next_deadline(self) -> tuple[datetime, Decide] | None:
-        """The earliest pending deadline and what to decide when it passes."""
-        deadlines: list[tuple[datetime, Decide]] = []
-        request, policy = self._state.discount_request, self._pipeline.approvals
-        if request and policy and request.status is RequestStatus.PENDING and request.level is not None:
-            deadlines.append(
-                (
-                    request.level_since + timedelta(hours=policy.timeout_hours),
-                    lambda meta: decide_discount_timeout(self._state, self._pipeline, meta),
-                )
-            )
-        review, contract_policy = self._state.contract, self._pipeline.contract
-        if review and contract_policy and review.status is ReviewStatus.AWAITING_LEGAL:
-            hours = (
-                contract_policy.legal_escalation_hours
-                if review.escalated
-                else contract_policy.legal_timeout_hours
-            )
-            deadlines.append(
-                (
-                    review.since + timedelta(hours=hours),
-                    lambda meta: decide_legal_timeout(self._state, meta),
-                )
-            )
-        follow_up = self._pipeline.follow_up
-        if (
-            follow_up is not None
-            and (idle := stall_deadline(self._state, self._pipeline, follow_up)) is not None
-        ):
-            deadlines.append((idle, lambda meta: decide_stall(self._state, self._pipeline, follow_up, meta)))
-        return min(deadlines, key=lambda d: d[0], default=None)
-
-    async def _wait_for_change_or_deadline(self) -> None:
-        version = self._state.version
-        due = self._next_deadline()
-        timeout = None if due is None else max(due[0] - workflow.now(), timedelta(milliseconds=1))
-        try:
-            await workflow.wait_condition(lambda: self._state.version != version, timeout=timeout)
-        except TimeoutError:
-            assert due is not None
-            events = decide_now(due[1])
-            self._emit(events)
-            await self._journal.save()
-            for event in events:
-                if isinstance(event, StallReminded | StallEscalated):
-                    await self._notify(event)
+    # --- follow-up notifications ----------------------------------------------------------------
 
     async def _notify(self, event: StallReminded | StallEscalated) -> None:
         idle = f"idle for {event.idle_days:g} days in {event.stage}"
@@ -289,25 +244,7 @@ class OpportunityWorkflow:
             retry_policy=ACTIVITY_RETRY,
         )
 
-    # --- machinery -----------------------------------------------------------------------------
-
-    async def _handle(self, decide: Decide) -> OpportunityState:
-        # The state may have moved between validation and here (another update ran): decide again.
-        self._emit(decide_now(decide))
-        await self._journal.save()
-        return self._state
-
-    def _emit(self, events: Sequence[DomainEvent]) -> None:
-        for event in events:
-            self._state = apply(self._state, event)
-            workflow.logger.info(
-                "%s",
-                event.type,
-                extra={"opportunity_id": self._state.opportunity_id, "stage": self._state.status},
-            )
-        self._journal.record(events)
-        if events:
-            self._publish()
+    # --- search attributes -----------------------------------------------------------------------
 
     def _publish(self) -> None:
         s = self._state
