@@ -134,6 +134,126 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE events RENAME COLUMN opportunity_id TO stream_id;
     ALTER TABLE notifications RENAME COLUMN opportunity_id TO stream_id;
     """,
+    """
+    -- Read models for every report, so that the projector's modules are the only readers of the
+    -- events' JSON (reports/projector*.py). Empty the read models first: rm_stage_visits gains a
+    -- NOT NULL column, and the next catch-up projects every event again.
+    TRUNCATE rm_opportunities, rm_stage_visits, rm_amounts, rm_losses, rm_first_entries;
+    DELETE FROM projector_checkpoints WHERE name = 'read_models';
+    -- The event that began the visit: the stage log orders a deal's entries and losses by it.
+    ALTER TABLE rm_stage_visits ADD COLUMN version integer NOT NULL;
+    CREATE TABLE rm_discount_requests (
+        request_id      text        PRIMARY KEY,
+        opportunity_id  text        NOT NULL,
+        version         integer     NOT NULL,  -- of the request: a deal's requests in order
+        pipeline        text        NOT NULL,
+        owner           text        NOT NULL,
+        discount        numeric     NOT NULL,
+        amount          numeric     NOT NULL,
+        level           integer,               -- where it started; NULL: the owner granted it alone
+        level_name      text        NOT NULL,
+        requested_at    timestamptz NOT NULL,
+        escalated_at    timestamptz,           -- its first escalation
+        outcome         text CHECK (outcome IN ('approved', 'rejected', 'expired', 'superseded')),
+        decided_at      timestamptz            -- when the outcome came
+    );
+    CREATE INDEX rm_discount_requests_requested ON rm_discount_requests (requested_at);
+    CREATE INDEX rm_discount_requests_decided ON rm_discount_requests (decided_at);
+    CREATE TABLE rm_discount_levels (
+        request_id      text        NOT NULL,
+        level           integer     NOT NULL,
+        level_name      text        NOT NULL,
+        opportunity_id  text        NOT NULL,
+        pipeline        text        NOT NULL,
+        owner           text        NOT NULL,
+        started_at      timestamptz NOT NULL,
+        ended_at        timestamptz,
+        ended_by        text CHECK (ended_by IN ('approved', 'rejected', 'escalated', 'expired',
+                                             'superseded')),
+        PRIMARY KEY (request_id, level)
+    );
+    CREATE INDEX rm_discount_levels_ended ON rm_discount_levels (ended_at);
+    -- Only open requests: small enough that an approver's inbox needs no index of its own.
+    CREATE TABLE rm_pending_approvals (
+        opportunity_id  text        PRIMARY KEY,
+        request_id      text        NOT NULL,
+        pipeline        text        NOT NULL,
+        owner           text        NOT NULL,
+        discount        numeric     NOT NULL,
+        amount          numeric     NOT NULL,
+        level           integer     NOT NULL,
+        level_name      text        NOT NULL,
+        waiting_since   timestamptz NOT NULL,  -- since the request reached its level
+        deadline        timestamptz,           -- NULL, like approvers: stored before events carried it
+        approvers       text[],                -- who may still decide it
+        voted           text[]      NOT NULL   -- who has (no one votes twice on a request)
+    );
+    CREATE TABLE rm_activity (
+        opportunity_id  text        NOT NULL,
+        version         integer     NOT NULL,
+        at              timestamptz NOT NULL,
+        PRIMARY KEY (opportunity_id, version)
+    );
+    CREATE TABLE rm_nags (
+        opportunity_id  text        NOT NULL,
+        version         integer     NOT NULL,
+        at              timestamptz NOT NULL,
+        kind            text        NOT NULL CHECK (kind IN ('reminded', 'escalated')),
+        stage           text        NOT NULL,
+        owner           text        NOT NULL,
+        recipient       text        NOT NULL,
+        pipeline        text        NOT NULL,
+        PRIMARY KEY (opportunity_id, version)
+    );
+    CREATE INDEX rm_nags_at ON rm_nags (at);
+    CREATE TABLE rm_clause_checks (
+        opportunity_id  text        NOT NULL,
+        version         integer     NOT NULL,
+        at              timestamptz NOT NULL,
+        contract_id     text        NOT NULL,
+        failed          text[]      NOT NULL,  -- the checks that failed; empty: it passed
+        pipeline        text        NOT NULL,
+        owner           text        NOT NULL,
+        PRIMARY KEY (opportunity_id, version)
+    );
+    CREATE INDEX rm_clause_checks_at ON rm_clause_checks (at);
+    CREATE TABLE rm_relationships (
+        stream_id       text        PRIMARY KEY,  -- <deal id>.after-sales
+        deal_id         text        NOT NULL,
+        pipeline        text        NOT NULL,
+        owner           text        NOT NULL,
+        customer        text        NOT NULL,
+        won_at          timestamptz NOT NULL,
+        started_at      timestamptz NOT NULL,
+        closed_at       timestamptz
+    );
+    CREATE INDEX rm_relationships_started ON rm_relationships (started_at);
+    CREATE TABLE rm_revisits (
+        stream_id       text        NOT NULL,
+        number          integer     NOT NULL,
+        pipeline        text        NOT NULL,
+        owner           text        NOT NULL,
+        due_at          timestamptz NOT NULL,  -- as scheduled
+        came_due_at     timestamptz NOT NULL,  -- when the engine gave the owner the task
+        missed_at       timestamptz,
+        answered_at     timestamptz,
+        score           smallint,
+        PRIMARY KEY (stream_id, number)
+    );
+    CREATE INDEX rm_revisits_came_due ON rm_revisits (came_due_at);
+    CREATE INDEX rm_revisits_missed ON rm_revisits (missed_at);
+    CREATE INDEX rm_revisits_answered ON rm_revisits (answered_at);
+    CREATE TABLE rm_renewals (
+        renewal_id      text        PRIMARY KEY,  -- the new opportunity
+        stream_id       text        NOT NULL,
+        deal_id         text        NOT NULL,
+        pipeline        text        NOT NULL,
+        owner           text        NOT NULL,
+        opened_at       timestamptz NOT NULL,
+        amount          numeric     NOT NULL
+    );
+    CREATE INDEX rm_renewals_opened ON rm_renewals (opened_at);
+    """,
 )
 
 # Any constant will do: it names the lock that serialises migrations across processes.
