@@ -22,9 +22,14 @@ from reports.cycle_times import cycle_time_report
 from reports.funnel import pipeline_metrics
 from reports.period import Period
 from reports.projector import Projector
+from reports.projector_stages import STAGE_MOVE_TYPES
 from reports.sales_brief import compile_brief
-from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
 from store.event_store import EventStore
+
+# The reference reads the events themselves, to cross-check the projector (the reports read only
+# read models): which events move an opportunity between stages, and the stage each leaves it in.
+IS_STAGE_MOVE = "type IN (" + ", ".join(f"'{t}'" for t in STAGE_MOVE_TYPES) + ")"
+STAGE_AFTER_MOVE = "coalesce(payload->>'to_stage', payload->>'stage', 'identify')"
 
 # The reference: rm_stage_visits recomputed from the events with window functions, in one statement.
 _REFERENCE = f"""

@@ -1,8 +1,9 @@
-"""Approval metrics from the event store: how long each level takes to decide a discount, how often
-requests escalate or expire, and how much discount each rep ends up granting against the team.
+"""Approval metrics: how long each level takes to decide a discount, how often requests escalate
+or expire, and how much discount each rep ends up granting against the team.
 
 Periods work as in `cycle_times`: a decision counts in the period it was made, a request in the
-period it was made, and only events on or before `as_of` are read.
+period it was made, and only what happened on or before `as_of` counts. Reads the projector's
+read models (rm_discount_requests, rm_discount_levels): catch up first.
 """
 
 from dataclasses import dataclass
@@ -12,66 +13,44 @@ from psycopg import AsyncConnection
 
 from reports.period import Period
 
-_SCOPE = """
-WITH opened AS (
-    SELECT stream_id, payload->>'owner' AS owner
-    FROM events
-    WHERE type = 'OpportunityOpened' AND (%(pipeline)s::text IS NULL OR payload->>'pipeline' = %(pipeline)s)
-), d AS (
-    SELECT e.stream_id, e.version, e.type, e.occurred_at, e.payload, o.owner
-    FROM events e JOIN opened o USING (stream_id)
-    WHERE e.type LIKE 'Discount%%' AND e.occurred_at <= %(as_of)s
-)
+# A level's decision time runs from when the request reached the level (requested there, or
+# escalated to it) to the approval or rejection there; the owner's own grants wait for no one.
+_DECISION_TIMES = """
+SELECT level_name, count(*), avg(hours), percentile_cont(0.5) WITHIN GROUP (ORDER BY hours)
+FROM (
+    SELECT level_name, date_part('epoch', ended_at - started_at) / 3600 AS hours
+    FROM rm_discount_levels
+    WHERE ended_by IN ('approved', 'rejected')
+      AND ended_at >= %(start)s AND ended_at < %(end)s AND ended_at <= %(as_of)s
+      AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+) decided
+GROUP BY level_name ORDER BY level_name
 """
 
-_DECISION_TIMES = (
-    _SCOPE
-    + """
-, level_start AS (
-    SELECT payload->>'request_id' AS rid, payload->>'level_name' AS level, occurred_at AS started
-    FROM d
-    WHERE (type = 'DiscountRequested' AND payload->'level' <> 'null'::jsonb) OR type = 'DiscountEscalated'
-), decided AS (
-    SELECT d.payload->>'level_name' AS level, extract(epoch FROM d.occurred_at - s.started) / 3600 AS hours
-    FROM d JOIN level_start s ON s.rid = d.payload->>'request_id' AND s.level = d.payload->>'level_name'
-    WHERE d.type IN ('DiscountApproved', 'DiscountRejected') AND d.payload->>'level_name' <> 'owner'
-      AND d.occurred_at >= %(start)s AND d.occurred_at < %(end)s
-)
-SELECT level, count(*), avg(hours), percentile_cont(0.5) WITHIN GROUP (ORDER BY hours)
-FROM decided GROUP BY level ORDER BY level
-"""
-)
-
-_REQUEST_OUTCOMES = (
-    _SCOPE
-    + """
-, reqs AS (
-    SELECT payload->>'request_id' AS rid FROM d
-    WHERE type = 'DiscountRequested' AND payload->'level' <> 'null'::jsonb
-      AND occurred_at >= %(start)s AND occurred_at < %(end)s
-)
+# Requests that needed an approver, made in the period; how they fared by as_of.
+_REQUEST_OUTCOMES = """
 SELECT count(*),
-       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM d WHERE d.type = 'DiscountEscalated'
-                                      AND d.payload->>'request_id' = reqs.rid)),
-       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM d WHERE d.type = 'DiscountExpired'
-                                      AND d.payload->>'request_id' = reqs.rid)),
-       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM d WHERE d.type = 'DiscountRejected'
-                                      AND d.payload->>'request_id' = reqs.rid))
-FROM reqs
+       count(*) FILTER (WHERE escalated_at <= %(as_of)s),
+       count(*) FILTER (WHERE outcome = 'expired' AND decided_at <= %(as_of)s),
+       count(*) FILTER (WHERE outcome = 'rejected' AND decided_at <= %(as_of)s)
+FROM rm_discount_requests
+WHERE level IS NOT NULL
+  AND requested_at >= %(start)s AND requested_at < %(end)s AND requested_at <= %(as_of)s
+  AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
 """
-)
 
-_GRANTED = (
-    _SCOPE
-    + """
-, last_grant AS (
-    SELECT DISTINCT ON (stream_id) stream_id, owner, (payload->>'discount')::numeric AS pct
-    FROM d WHERE type = 'DiscountApproved' AND occurred_at >= %(start)s AND occurred_at < %(end)s
-    ORDER BY stream_id, version DESC
+# The discount each deal ended up with: its last request approved in the period.
+_GRANTED = """
+WITH last_grant AS (
+    SELECT DISTINCT ON (opportunity_id) opportunity_id, owner, discount
+    FROM rm_discount_requests
+    WHERE outcome = 'approved'
+      AND decided_at >= %(start)s AND decided_at < %(end)s AND decided_at <= %(as_of)s
+      AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+    ORDER BY opportunity_id, version DESC
 )
-SELECT owner, count(*), avg(pct)::float8 FROM last_grant GROUP BY GROUPING SETS ((owner), ())
+SELECT owner, count(*), avg(discount)::float8 FROM last_grant GROUP BY GROUPING SETS ((owner), ())
 """
-)
 
 
 @dataclass(frozen=True)
@@ -106,6 +85,7 @@ class ApprovalReport:
 async def approval_report(
     conn: AsyncConnection[Any], period: Period, pipeline: str | None = None
 ) -> ApprovalReport:
+    """Discount approvals in `period`, from the read models (catch the projector up first)."""
     params = {"start": period.start, "end": period.end, "as_of": period.as_of, "pipeline": pipeline}
     cur = await conn.execute(_DECISION_TIMES, params)
     times = [

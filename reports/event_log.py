@@ -2,8 +2,9 @@
 
 One row per stage move of an opportunity: its entry of a stage (the activity is the stage's name;
 a reopened deal enters the stage it was lost from again) or its loss (activity `lost`, with the
-reason). Case = opportunity, resource = its owner. Read straight from the event store, stream by
-stream in version order, so the log is the events' own account (no read model in between).
+reason). Case = opportunity, resource = its owner. Read from the projector's read models
+(rm_opportunities, rm_stage_visits, rm_losses: catch up first), case by case in the order of the
+events that made each move.
 
 - CSV: `case_id, activity, timestamp, resource, pipeline, reason`, timestamps in ISO 8601 with
   their UTC offset; pandas + `pm4py.format_dataframe(df, "case_id", "activity", "timestamp")`.
@@ -21,26 +22,24 @@ from xml.sax.saxutils import quoteattr
 
 from psycopg import AsyncConnection
 
-from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
-
 FORMATS = ("csv", "xes")
 CSV_COLUMNS = ("case_id", "activity", "timestamp", "resource", "pipeline", "reason")
 
-# Streams are chosen by their opening (pipeline, opened in the window); their moves follow in order.
-_MOVES = f"""
+# Cases are chosen by their opening (pipeline, opened in the window); their moves follow in order.
+_MOVES = """
 WITH cases AS (
-    SELECT stream_id, payload->>'owner' AS owner, payload->>'pipeline' AS pipeline
-    FROM events
-    WHERE type = 'OpportunityOpened'
-      AND (%(pipeline)s::text IS NULL OR payload->>'pipeline' = %(pipeline)s)
-      AND (%(start)s::timestamptz IS NULL OR occurred_at >= %(start)s)
-      AND (%(end)s::timestamptz IS NULL OR occurred_at < %(end)s)
+    SELECT opportunity_id, owner, pipeline FROM rm_opportunities
+    WHERE (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+      AND (%(start)s::timestamptz IS NULL OR opened_at >= %(start)s)
+      AND (%(end)s::timestamptz IS NULL OR opened_at < %(end)s)
+), moves AS (
+    SELECT opportunity_id, version, stage AS activity, entered_at AS at, NULL AS reason FROM rm_stage_visits
+    UNION ALL
+    SELECT opportunity_id, version, 'lost', lost_at, reason FROM rm_losses
 )
-SELECT e.stream_id, CASE e.type WHEN 'OpportunityLost' THEN 'lost' ELSE {STAGE_AFTER_MOVE} END,
-       e.occurred_at, c.owner, c.pipeline, e.payload->>'reason'
-FROM events e JOIN cases c USING (stream_id)
-WHERE e.{IS_STAGE_MOVE}
-ORDER BY e.stream_id, e.version
+SELECT m.opportunity_id, m.activity, m.at, c.owner, c.pipeline, m.reason
+FROM moves m JOIN cases c USING (opportunity_id)
+ORDER BY m.opportunity_id, m.version
 """
 
 
@@ -60,7 +59,8 @@ async def stage_moves(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> AsyncIterator[Move]:
-    """Every stage move of the chosen opportunities, case by case, streamed (a server-side cursor)."""
+    """Every stage move of the chosen opportunities, case by case, streamed (a server-side cursor),
+    from the read models (catch the projector up first)."""
     params = {"pipeline": pipeline, "start": start, "end": end}
     async with conn.transaction(), conn.cursor(name="stage_log") as cur:
         await cur.execute(_MOVES, params)

@@ -1,4 +1,7 @@
-"""How the opportunities opened in a period stand: won, lost (by stage and reason), reopened, open."""
+"""How the opportunities opened in a period stand: won, lost (by stage and reason), reopened, open.
+
+Reads the projector's read models (rm_opportunities, rm_stage_visits, rm_losses): catch up first.
+"""
 
 from collections import Counter
 from dataclasses import dataclass, field
@@ -7,31 +10,37 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from reports.period import Period
-from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
 
-_OUTCOMES = f"""
+# Where each opportunity opened in the period stands at as_of: lost, if a loss by then was not
+# undone by then; otherwise in the stage of its last visit entered by then. Reopened: a loss of
+# it was undone by then.
+_OUTCOMES = """
 WITH opened AS (
-    SELECT stream_id FROM events
-    WHERE type = 'OpportunityOpened' AND occurred_at >= %(start)s AND occurred_at < %(end)s
-      AND occurred_at <= %(as_of)s
-      AND (%(pipeline)s::text IS NULL OR payload->>'pipeline' = %(pipeline)s)
-), last_move AS (
-    SELECT DISTINCT ON (e.stream_id) e.stream_id, e.type, e.payload
-    FROM events e JOIN opened USING (stream_id)
-    WHERE e.occurred_at <= %(as_of)s AND e.{IS_STAGE_MOVE}
-    ORDER BY e.stream_id, e.version DESC
+    SELECT opportunity_id FROM rm_opportunities
+    WHERE opened_at >= %(start)s AND opened_at < %(end)s AND opened_at <= %(as_of)s
+      AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
 )
-SELECT type, {STAGE_AFTER_MOVE} AS stage,
-       payload->>'reason' AS reason, count(*)
-FROM last_move GROUP BY 1, 2, 3
-"""
-
-_REOPENED = """
-SELECT count(DISTINCT e.stream_id) FROM events e
-WHERE e.type = 'OpportunityReopened' AND e.occurred_at <= %(as_of)s AND e.stream_id IN (
-    SELECT stream_id FROM events WHERE type = 'OpportunityOpened'
-      AND occurred_at >= %(start)s AND occurred_at < %(end)s
-      AND (%(pipeline)s::text IS NULL OR payload->>'pipeline' = %(pipeline)s))
+SELECT l.lost_at IS NOT NULL AND (l.reopened_at IS NULL OR l.reopened_at > %(as_of)s) AS lost,
+       CASE WHEN l.reopened_at IS NULL OR l.reopened_at > %(as_of)s THEN l.stage ELSE v.stage END,
+       CASE WHEN l.reopened_at IS NULL OR l.reopened_at > %(as_of)s THEN l.reason END,
+       count(*),
+       count(*) FILTER (WHERE r.reopened)
+FROM opened o
+CROSS JOIN LATERAL (
+    SELECT stage FROM rm_stage_visits v
+    WHERE v.opportunity_id = o.opportunity_id AND v.entered_at <= %(as_of)s
+    ORDER BY v.visit_no DESC LIMIT 1
+) v
+LEFT JOIN LATERAL (
+    SELECT lost_at, reopened_at, stage, reason FROM rm_losses l
+    WHERE l.opportunity_id = o.opportunity_id AND l.lost_at <= %(as_of)s
+    ORDER BY l.version DESC LIMIT 1
+) l ON true
+CROSS JOIN LATERAL (
+    SELECT EXISTS (SELECT 1 FROM rm_losses r WHERE r.opportunity_id = o.opportunity_id
+                   AND r.reopened_at <= %(as_of)s) AS reopened
+) r
+GROUP BY 1, 2, 3
 """
 
 
@@ -46,19 +55,19 @@ class Outcomes:
 
 
 async def outcomes(conn: AsyncConnection[Any], period: Period, pipeline: str | None = None) -> Outcomes:
+    """The opportunities opened in `period` as they stand at its as-of date, from the read models
+    (catch the projector up first)."""
     params = {"start": period.start, "end": period.end, "as_of": period.as_of, "pipeline": pipeline}
     result = Outcomes()
     cur = await conn.execute(_OUTCOMES, params)
-    for kind, stage, reason, n in await cur.fetchall():
+    for lost, stage, reason, n, reopened in await cur.fetchall():
         result.opened += n
-        if kind == "OpportunityLost":
+        result.reopened += reopened
+        if lost:
             result.lost_by_stage[stage] += n
             result.lost_by_reason[reason] += n
         elif stage in ("deal", "after_sales"):
             result.won += n
         else:
             result.open_by_stage[stage] += n
-    cur = await conn.execute(_REOPENED, params)
-    row = await cur.fetchone()
-    result.reopened = int(row[0]) if row else 0
     return result

@@ -1,27 +1,31 @@
-"""What a manager has on their desk: open discount requests, read from the event store.
+"""What a manager has on their desk: the open discount requests and who may decide them now.
 
-The latest request of each opportunity that has no decision or expiry yet is pending; its stream is
-folded with the domain's own `replay`, so the level, votes and deadlines are exactly the workflow's.
+One query of the approvals inbox read model (rm_pending_approvals: catch the projector up first).
+Who may decide, and by when, is what the events recorded by the deal's own policy (the one it
+started with), less those who have voted: today's pipeline file plays no part.
+
+Requests stored before the events carried `approvers` and `deadline` have neither in the read
+model. For them, pass the catalog: they are filled from today's policy of the deal's pipeline
+(the best that can be known; a request whose pipeline is gone, or without a catalog, shows no
+approvers and escalates at the time it reached its level).
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
-from domain.approvals import check_vote
-from domain.errors import RuleViolation
-from domain.opportunity import replay
+from psycopg import AsyncConnection
+
 from domain.pipeline import PipelineCatalog
-from store.event_store import EventStore
 
+# Requests of unknown routing (NULL approvers) come along whoever is asked about: filled below.
 _PENDING = """
-SELECT stream_id FROM (
-    SELECT DISTINCT ON (stream_id) stream_id, type FROM events
-    WHERE type IN ('DiscountRequested', 'DiscountApproved', 'DiscountRejected', 'DiscountExpired')
-    ORDER BY stream_id, version DESC
-) latest
-WHERE type = 'DiscountRequested'
-ORDER BY stream_id
+SELECT opportunity_id, owner, pipeline, request_id, discount, amount, level, level_name, waiting_since,
+       deadline, approvers, voted
+FROM rm_pending_approvals
+WHERE %(approver)s::text IS NULL OR %(approver)s = ANY(approvers) OR approvers IS NULL
+ORDER BY opportunity_id
 """
 
 
@@ -40,41 +44,49 @@ class PendingApproval:
 
 
 async def pending_approvals(
-    store: EventStore, catalog: PipelineCatalog, approver: str | None = None
+    conn: AsyncConnection[Any], approver: str | None = None, catalog: PipelineCatalog | None = None
 ) -> list[PendingApproval]:
-    async with store.pool.connection() as conn:
-        cur = await conn.execute(_PENDING)
-        ids = [str(r[0]) for r in await cur.fetchall()]
+    """The open requests (those `approver` may decide, if given), by opportunity; `catalog` fills
+    the routing of requests stored before the events recorded it (see the module's docstring)."""
+    cur = await conn.execute(_PENDING, {"approver": approver})
     found = []
-    for oid in ids:
-        state = replay(await store.read_stream(oid))
-        request = state.discount_request if state else None
-        if state is None or request is None or request.level is None:
-            continue
-        policy = catalog.get(state.pipeline).approvals
-        if policy is None:
-            continue
-        may_decide = []
-        for person in policy.approvers:
-            try:
-                check_vote(policy, request, state.owner, person.name)
-            except RuleViolation:
-                continue
-            may_decide.append(person.name)
-        if approver is not None and approver not in may_decide:
+    for (
+        oid,
+        owner,
+        pipeline,
+        rid,
+        discount,
+        amount,
+        level,
+        name,
+        since,
+        deadline,
+        approvers,
+        voted,
+    ) in await cur.fetchall():
+        if approvers is None:  # stored before the events carried the routing
+            approvers, deadline = _today(catalog, pipeline, level, discount, owner, voted, since)
+        if approver is not None and approver not in approvers:
             continue
         found.append(
             PendingApproval(
-                opportunity_id=oid,
-                owner=state.owner,
-                pipeline=state.pipeline,
-                request_id=request.request_id,
-                discount=request.discount,
-                amount=request.amount,
-                level=policy.levels[request.level].name,
-                waiting_since=request.level_since,
-                escalates_at=request.level_since + timedelta(hours=policy.timeout_hours),
-                approvers=tuple(may_decide),
+                oid, owner, pipeline, rid, discount, amount, name, since, deadline, tuple(approvers)
             )
         )
     return found
+
+
+def _today(
+    catalog: PipelineCatalog | None,
+    pipeline: str,
+    level: int,
+    discount: Decimal,
+    owner: str,
+    voted: list[str],
+    since: datetime,
+) -> tuple[list[str], datetime]:
+    policy = catalog.pipelines[pipeline].approvals if catalog and pipeline in catalog.pipelines else None
+    if policy is None or level >= len(policy.levels):
+        return [], since
+    may = [a for a in policy.may_decide(level, discount, owner) if a not in voted]
+    return may, since + timedelta(hours=policy.timeout_hours)

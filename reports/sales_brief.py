@@ -1,5 +1,5 @@
-"""The weekly or monthly sales brief (销售简报, design.md §2), from the events alone (through the
-projector's read models).
+"""The weekly or monthly sales brief (销售简报, design.md §2), from the projector's read models
+(catch up first).
 
 For a period: opportunities opened, deals won (count and amount), deals lost (by reason), new
 customers (companies whose first won deal falls in the period), after-sales revisits and the mean
@@ -15,10 +15,9 @@ from psycopg import AsyncConnection
 
 from domain.sales_brief import RepFigures, SalesBrief
 
-# From the projector's read models (catch up first), each part an index range of the period; the
-# after-sales figures from their own streams' events. A won amount is the amount as of the winning
-# move; a new customer is a company whose first won deal (in the pipeline) falls in the period, and
-# counts for the rep who won it.
+# Each part an index range of the period. A won amount is the amount as of the winning move; a new
+# customer is a company whose first won deal (in the pipeline) falls in the period, and counts for
+# the rep who won it; revisits count for the relationship's owner.
 _BRIEF = """
 WITH wins AS (
     SELECT f.opportunity_id, f.owner, f.entered_at, f.version, o.company
@@ -52,13 +51,20 @@ UNION ALL
     WHERE o.company = w.company AND (%(pipeline)s::text IS NULL OR o.pipeline = %(pipeline)s))
  ORDER BY w.company, w.entered_at, w.opportunity_id)
 UNION ALL
-SELECT CASE e.type WHEN 'RevisitDue' THEN 'revisit' WHEN 'RevisitMissed' THEN 'missed' ELSE 'feedback' END,
-       r.payload->>'owner', NULL, count(*), sum((e.payload->>'score')::numeric)
-FROM events e JOIN events r ON r.stream_id = e.stream_id AND r.version = 1
-WHERE e.type IN ('RevisitDue', 'RevisitMissed', 'FeedbackRecorded')
-  AND e.occurred_at >= %(start)s AND e.occurred_at < %(end)s
-  AND (%(pipeline)s::text IS NULL OR r.payload->>'pipeline' = %(pipeline)s)
-GROUP BY 1, 2
+SELECT 'revisit', owner, NULL, count(*), NULL FROM rm_revisits
+WHERE came_due_at >= %(start)s AND came_due_at < %(end)s
+  AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+GROUP BY owner
+UNION ALL
+SELECT 'missed', owner, NULL, count(*), NULL FROM rm_revisits
+WHERE missed_at >= %(start)s AND missed_at < %(end)s
+  AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+GROUP BY owner
+UNION ALL
+SELECT 'feedback', owner, NULL, count(*), sum(score) FROM rm_revisits
+WHERE answered_at >= %(start)s AND answered_at < %(end)s
+  AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
+GROUP BY owner
 """
 
 
@@ -69,6 +75,7 @@ def _midnight(day: date) -> datetime:
 async def compile_brief(
     conn: AsyncConnection[Any], period: str, start: date, end: date, pipeline: str | None = None
 ) -> SalesBrief:
+    """The brief of [start, end) (days, UTC), from the read models (catch the projector up first)."""
     params = {"start": _midnight(start), "end": _midnight(end), "pipeline": pipeline}
     cur = await conn.execute(_BRIEF, params)
     per_rep: dict[str, RepFigures] = defaultdict(RepFigures)

@@ -1,4 +1,7 @@
-"""Stalled deals now (or as of a date) and the escalations each rep's deals caused, per stage."""
+"""Stalled deals now (or as of a date) and the escalations each rep's deals caused, per stage.
+
+Reads the projector's read models (rm_stage_visits, rm_activity, rm_nags): catch up first.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,30 +12,29 @@ from psycopg import AsyncConnection
 from domain.pipeline import PipelineCatalog
 from domain.stages import Stage
 from reports.period import Period
-from reports.stage_moves import IS_STAGE_MOVE, STAGE_AFTER_MOVE
 
-_OPEN_DEALS = f"""
-WITH last_move AS (
-    SELECT DISTINCT ON (stream_id) stream_id, type, {STAGE_AFTER_MOVE} AS stage
-    FROM events
-    WHERE {IS_STAGE_MOVE} AND occurred_at <= %(as_of)s
-    ORDER BY stream_id, version DESC
-), last_activity AS (
-    SELECT stream_id, max(occurred_at) AS at FROM events
-    WHERE type NOT IN ('StallReminded', 'StallEscalated') AND occurred_at <= %(as_of)s
-    GROUP BY stream_id
+# Open at as_of: the visit of an open stage entered by then and not ended by then (two index
+# ranges, as in the forecast). Its last activity: the later of the visit's entry and the last
+# other work on the deal by then (reminders are not work: rm_activity leaves them out).
+_OPEN_DEALS = """
+WITH open_visits AS (
+    SELECT opportunity_id, owner, pipeline, stage, entered_at FROM rm_stage_visits
+    WHERE exited_at IS NULL AND stage NOT IN ('deal', 'after_sales') AND entered_at <= %(as_of)s
+    UNION ALL
+    SELECT opportunity_id, owner, pipeline, stage, entered_at FROM rm_stage_visits
+    WHERE exited_at > %(as_of)s AND stage NOT IN ('deal', 'after_sales') AND entered_at <= %(as_of)s
 )
-SELECT m.stream_id, o.payload->>'owner', o.payload->>'pipeline', m.stage, a.at
-FROM last_move m
-JOIN last_activity a USING (stream_id)
-JOIN events o ON o.stream_id = m.stream_id AND o.version = 1
-WHERE m.type <> 'OpportunityLost' AND m.stage = ANY(%(open_stages)s)
+SELECT v.opportunity_id, v.owner, v.pipeline, v.stage, greatest(v.entered_at, a.at)
+FROM open_visits v
+LEFT JOIN LATERAL (
+    SELECT max(at) AS at FROM rm_activity a WHERE a.opportunity_id = v.opportunity_id AND a.at <= %(as_of)s
+) a ON true
+WHERE v.stage = ANY(%(open_stages)s)
 """
 
 _ESCALATIONS = """
-SELECT payload->>'owner', payload->>'stage', count(*) FROM events
-WHERE type = 'StallEscalated'
-  AND occurred_at >= %(start)s AND occurred_at < %(end)s AND occurred_at <= %(as_of)s
+SELECT owner, stage, count(*) FROM rm_nags
+WHERE kind = 'escalated' AND at >= %(start)s AND at < %(end)s AND at <= %(as_of)s
 GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2
 """
 
@@ -58,7 +60,8 @@ class Escalations:
 async def stalled_deals(
     conn: AsyncConnection[Any], catalog: PipelineCatalog, as_of: datetime
 ) -> list[StalledDeal]:
-    """Open deals idle in their stage for longer than the stage's SLA, most overdue first."""
+    """Open deals idle in their stage for longer than the stage's SLA, most overdue first, from
+    the read models (catch the projector up first)."""
     open_stages = [s.value for s in Stage if s.is_open]
     cur = await conn.execute(_OPEN_DEALS, {"as_of": as_of, "open_stages": open_stages})
     found = []
@@ -74,5 +77,7 @@ async def stalled_deals(
 
 
 async def escalations(conn: AsyncConnection[Any], period: Period) -> list[Escalations]:
+    """Escalations to managers in `period` per owner and stage, most first, from the read models
+    (catch the projector up first)."""
     cur = await conn.execute(_ESCALATIONS, {"start": period.start, "end": period.end, "as_of": period.as_of})
     return [Escalations(str(o), str(s), int(n)) for o, s, n in await cur.fetchall()]

@@ -13,6 +13,7 @@ from domain.opportunity import OpportunityState, apply, replay
 from domain.pipeline import load_catalog
 from reports.approvals import approval_report
 from reports.period import Period
+from reports.projector import Projector
 from store.event_store import EventStore
 from tests.factories import T0, script
 
@@ -70,6 +71,7 @@ async def scenario(store: EventStore) -> EventStore:
     ]
     # the opening events carry the default amount; only the discount events matter here
     await store.append([e for d in deals for e in d.events])
+    await Projector(store).catch_up()  # the report reads the read models
     return store
 
 

@@ -14,7 +14,7 @@ from reports.cycle_times import cycle_time_report
 from reports.event_log import stage_moves, write_log
 from reports.period import Period
 from reports.projector import Projector
-from reports.stage_moves import STAGE_MOVE_TYPES
+from reports.projector_stages import STAGE_MOVE_TYPES
 from store.event_store import EventStore
 from tests.factories import T0, script
 from tests.test_projector import random_history
@@ -32,6 +32,7 @@ async def histories(store: EventStore) -> EventStore:
 
 
 async def _export(store: EventStore, path: Path, fmt: str) -> tuple[int, int]:
+    await Projector(store).catch_up()  # the log reads the read models
     async with store.pool.connection() as conn:
         return await write_log(stage_moves(conn), path, fmt)
 
@@ -101,6 +102,7 @@ async def test_the_csv_keeps_each_case_in_order_with_its_owner_and_loss_reason(
 async def test_a_pipeline_filter_and_an_unknown_format(store: EventStore, tmp_path: Path) -> None:
     await store.append(script("A", "alice", "software", [(0, "identify")]))
     await store.append(script("B", "bob", "services", [(1, "identify")]))
+    await Projector(store).catch_up()
     async with store.pool.connection() as conn:
         assert await write_log(stage_moves(conn, pipeline="services"), tmp_path / "s.xes", "xes") == (1, 1)
         with pytest.raises(ValueError, match="unknown event log format"):

@@ -8,6 +8,7 @@ from domain.follow_up import decide_stall, decide_touch
 from domain.opportunity import replay
 from domain.pipeline import load_catalog
 from reports.period import Period
+from reports.projector import Projector
 from reports.stalled import Escalations, escalations, stalled_deals
 from store.event_store import EventStore
 from tests.factories import T0, script
@@ -50,6 +51,7 @@ async def test_stalled_deals_and_escalations(store: EventStore) -> None:
         "C", "an.li", "software", [(0, "identify"), (1, "contact"), (2, "lost")]
     )  # lost: never stalled
     await store.append([*a, *b, *c])
+    await Projector(store).catch_up()  # the reports read the read models
     async with store.pool.connection() as conn:
         found = await stalled_deals(conn, CATALOG, T0 + timedelta(days=15))
         later = await stalled_deals(conn, CATALOG, T0 + timedelta(days=25))
