@@ -61,6 +61,10 @@ class Fold(Generic[S]):
         self._every.append(mutator)
         return mutator
 
+    def event_types(self) -> frozenset[type[Event]]:
+        """Every event type this kind of stream holds, its opening one included."""
+        return frozenset({self._opening, *self._mutators})
+
     def apply(self, state: S | None, event: Event) -> S:
         """Return the state after `event`. The input state is not modified."""
         name = type(event).__name__

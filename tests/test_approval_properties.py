@@ -1,20 +1,41 @@
 """Property-based checks of the approval policy over random requests, approvers and timeouts."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from domain.approvals import OWNER_LEVEL, RequestStatus
+from domain.approvals import (
+    OWNER_LEVEL,
+    ApprovalLevel,
+    ApprovalMode,
+    ApprovalPolicy,
+    Approver,
+    DiscountRequest,
+    RequestStatus,
+    check_vote,
+)
 from domain.commands import DecideDiscount, RequestDiscount
 from domain.errors import RuleViolation
-from domain.events import DiscountApproved, DiscountVoted, DomainEvent
-from domain.negotiation import decide_discount_request, decide_discount_timeout, decide_discount_vote
+from domain.events import (
+    DiscountApproved,
+    DiscountEscalated,
+    DiscountRequested,
+    DiscountVoted,
+    DomainEvent,
+)
+from domain.negotiation import (
+    decide_discount_request,
+    decide_discount_timeout,
+    decide_discount_vote,
+    discount_deadline,
+)
 from domain.opportunity import OpportunityState, apply
 from domain.pipeline import load_catalog
 from domain.stages import Stage
-from tests.factories import meta
+from tests.factories import T0, meta
 from tests.test_domain_rules import at_stage
 
 CATALOG = load_catalog()
@@ -106,3 +127,101 @@ def test_no_discount_is_granted_beyond_the_authority_of_who_granted_it(
     # once decided or expired, nothing more happens
     if request.status is not RequestStatus.PENDING:
         assert decide_discount_timeout(state, pipeline, meta(60)) == []
+
+
+# --- who may decide: the policy's answer (`may_decide`) against the rule that refuses votes ---------
+
+ROLES = ("manager", "director", "vp", "legal")
+NAMES = tuple(f"p{i}" for i in range(8))
+limits = st.decimals(min_value=Decimal(0), max_value=Decimal(100), places=0)
+
+
+@st.composite
+def policies(draw: st.DrawFn) -> ApprovalPolicy:
+    """Random levels (ascending limits, any roles) and a random directory of people."""
+    caps = sorted(draw(st.lists(limits, min_size=1, max_size=3)))
+    levels = tuple(
+        ApprovalLevel(
+            name=f"level-{i}",
+            role=draw(st.sampled_from(ROLES)),
+            max_discount=cap,
+            mode=draw(st.sampled_from(ApprovalMode)),
+        )
+        for i, cap in enumerate(caps)
+    )
+    names = draw(st.lists(st.sampled_from(NAMES), unique=True, max_size=len(NAMES)))
+    people = tuple(Approver(name=n, role=draw(st.sampled_from(ROLES)), limit=draw(limits)) for n in names)
+    return ApprovalPolicy(
+        owner_limit=draw(limits), timeout_hours=draw(st.integers(1, 200)), levels=levels, approvers=people
+    )
+
+
+def may_vote(policy: ApprovalPolicy, request: DiscountRequest, owner: str, name: str) -> bool:
+    try:
+        check_vote(policy, request, owner, name)
+    except RuleViolation:
+        return False
+    return True
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    policy=policies(),
+    owner=st.sampled_from([*NAMES, "outsider"]),
+    discount=st.decimals(min_value=Decimal("0.1"), max_value=Decimal(100), places=1),
+    data=st.data(),
+)
+def test_may_decide_names_exactly_who_may_vote_on_a_fresh_request(
+    policy: ApprovalPolicy, owner: str, discount: Decimal, data: st.DataObject
+) -> None:
+    level = data.draw(st.integers(min_value=0, max_value=len(policy.levels) - 1), label="level")
+    request = DiscountRequest(
+        request_id="r-1",
+        discount=discount,
+        amount=Decimal(100_000),
+        requested_at=T0,
+        level=level,
+        level_since=T0,
+    )
+    allowed = policy.may_decide(level, discount, owner)
+    assert len(allowed) == len(set(allowed))
+    for person in policy.approvers:
+        assert may_vote(policy, request, owner, person.name) is (person.name in allowed), person
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    policy=policies(),
+    owner=st.sampled_from([*NAMES, "outsider"]),
+    discount=st.decimals(min_value=Decimal("0.5"), max_value=Decimal(100), places=1),
+    amount=amounts,
+)
+def test_each_level_a_request_reaches_records_who_may_decide_it_and_by_when(
+    policy: ApprovalPolicy, owner: str, discount: Decimal, amount: Decimal
+) -> None:
+    """DiscountRequested and every DiscountEscalated carry the level's deciders and deadline: the
+    people `check_vote` lets decide the request on the state the event leaves, and the moment the
+    domain's deadline (`discount_deadline`) says the level times out."""
+    pipeline = CATALOG.get("software").model_copy(update={"approvals": policy})
+    state = BASE["software"].model_copy(update={"owner": owner, "amount": amount})
+    try:
+        produced = decide_discount_request(state, pipeline, RequestDiscount(discount=discount), meta(40))
+    except RuleViolation:
+        return  # beyond the policy: nothing to route
+    day = 40
+    while produced:
+        for event in produced:
+            state = apply(state, event)
+        routed = produced[0]
+        request = state.discount_request
+        assert request is not None
+        if isinstance(routed, DiscountRequested | DiscountEscalated) and request.level is not None:
+            deciders = {p.name for p in policy.approvers if may_vote(policy, request, owner, p.name)}
+            assert set(routed.approvers) == deciders
+            assert routed.deadline == discount_deadline(state, pipeline)
+            assert routed.deadline == routed.occurred_at + timedelta(hours=policy.timeout_hours)
+        else:  # the owner's own grant, or the request expired: nobody is asked
+            assert request.status is not RequestStatus.PENDING
+            assert discount_deadline(state, pipeline) is None
+        day += 3
+        produced = decide_discount_timeout(state, pipeline, meta(day))

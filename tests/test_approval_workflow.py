@@ -1,7 +1,7 @@
 """Discount approvals and contract review through the workflow, on the time-skipping server."""
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,7 +11,7 @@ from app.deal_client import DealClient, DealRefused
 from domain.approvals import RequestStatus
 from domain.commands import AdvanceStage, DecideContract, DecideDiscount, RequestDiscount, SubmitContract
 from domain.contracts import ClauseCheck, ReviewStatus
-from domain.events import DomainEvent
+from domain.events import DiscountEscalated, DiscountExpired, DiscountRequested, DomainEvent
 from domain.opportunity import OpportunityState, replay
 from domain.stages import STAGE_ORDER, Stage
 from store.event_store import EventStore
@@ -144,6 +144,47 @@ async def test_escalation_after_timeout_reaches_the_director_then_expires(
     assert abs(escalated[0].occurred_at - requested.occurred_at - timedelta(hours=48)) < timedelta(seconds=1)
     assert abs(expired[0].occurred_at - escalated[0].occurred_at - timedelta(hours=48)) < timedelta(seconds=1)
     assert replay(stored) == state
+
+
+async def test_the_recorded_deadline_is_when_the_workflow_escalates(
+    deals: DealClient, store: EventStore, time_skipping_env: WorkflowEnvironment
+) -> None:
+    """The deadline on DiscountRequested (and on DiscountEscalated, for the next level) is the moment
+    the workflow's own timer acts: a second before it nothing has happened, a second after it has.
+    The event is stamped when the timer's activation runs, which is never before the deadline and
+    only the activation's milliseconds after it."""
+    oid = await negotiating(deals)
+    await deals.request_discount(oid, RequestDiscount(discount=Decimal(10)))
+    (requested,) = [e for e in await store.read_stream(oid) if isinstance(e, DiscountRequested)]
+    assert requested.approvers == ("mei.chen", "jun.wu", "hua.zhang")  # the managers, or the director
+    assert requested.deadline is not None
+
+    async def just_before_and_after(deadline: datetime) -> tuple[OpportunityState, OpportunityState]:
+        now = await time_skipping_env.get_current_time()
+        await time_skipping_env.sleep(deadline - timedelta(seconds=1) - now)
+        before = await deals.show(oid)
+        await time_skipping_env.sleep(timedelta(seconds=2))
+        return before, await deals.show(oid)
+
+    before, after = await just_before_and_after(requested.deadline)
+    assert before.discount_request is not None
+    assert after.discount_request is not None
+    assert (before.discount_request.level, after.discount_request.level) == (0, 1)
+    (escalated,) = [e for e in await store.read_stream(oid) if isinstance(e, DiscountEscalated)]
+    assert requested.deadline <= escalated.occurred_at < requested.deadline + timedelta(seconds=1)
+    assert escalated.approvers == ("hua.zhang",)
+    assert escalated.deadline == escalated.occurred_at + timedelta(hours=48)
+    assert escalated.deadline is not None
+
+    before, after = await just_before_and_after(escalated.deadline)
+    assert before.discount_request is not None
+    assert after.discount_request is not None
+    assert (before.discount_request.status, after.discount_request.status) == (
+        RequestStatus.PENDING,
+        RequestStatus.EXPIRED,
+    )
+    (expired,) = [e for e in await store.read_stream(oid) if isinstance(e, DiscountExpired)]
+    assert escalated.deadline <= expired.occurred_at < escalated.deadline + timedelta(seconds=1)
 
 
 async def test_the_director_decides_after_escalation(
