@@ -4,6 +4,7 @@ A command is validated by asking the domain (a refusal becomes a non-retryable A
 names the rule) and decided again in the handler, since the state may have moved in between. Events
 are applied at once by the caller and queued in a `Journal`, which appends them to the event store
 through an activity, one batch at a time, so each stream reaches the store in version order.
+`workflows.event_stream.EventStream` puts these pieces together for a workflow.
 """
 
 import asyncio
