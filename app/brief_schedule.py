@@ -2,10 +2,12 @@
 the schedule starts a SalesBriefWorkflow that compiles the week just ended and stores it.
 
 `ensure_weekly_brief_schedule` creates the schedule or brings an existing one up to date, so running
-it again (every `starter.py brief schedule`) is safe.
+it again (every `dealflow brief schedule`) is safe.
 """
 
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from temporalio.client import (
     Client,
@@ -22,6 +24,8 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
+from app.connections import Connections
+from app.errors import BadInput
 from workflows.messages import BriefRequest
 from workflows.sales_brief import WEEKLY_BRIEF_SCHEDULE_ID, SalesBriefWorkflow
 
@@ -66,3 +70,25 @@ async def ensure_weekly_brief_schedule(
 
         await handle.update(replace)
         return handle
+
+
+@dataclass(frozen=True)
+class ScheduledBrief:
+    schedule_id: str
+    next_runs: list[datetime]
+
+
+async def schedule_weekly_brief(
+    connections: Connections, hour: int = 7, time_zone: str = "UTC"
+) -> ScheduledBrief:
+    """Create or update the weekly brief's schedule; return when it runs next."""
+    if not 0 <= hour <= 23:
+        raise BadInput(f"the hour is 0 to 23, got {hour}")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise BadInput(f"no time zone {time_zone!r} (an IANA name, e.g. Asia/Shanghai)") from None
+    client, task_queue = await connections.temporal(), connections.settings.task_queue
+    handle = await ensure_weekly_brief_schedule(client, task_queue, hour, time_zone)
+    upcoming = (await handle.describe()).info.next_action_times[:3]
+    return ScheduledBrief(schedule_id=handle.id, next_runs=list(upcoming))

@@ -1,25 +1,31 @@
-"""The Python API a backend service uses to drive opportunities (the CLI is built on it).
+"""The commands that drive opportunities and relationships (Temporal updates), and the two
+workflow queries (an opportunity's state, a relationship's state).
 
 Every refusal, whether from the pipeline catalog, the domain rules inside the workflow or Temporal
-itself (a duplicate opportunity id), comes out as `DealRefused` with the rule's name.
+itself (a duplicate opportunity id, a workflow that has ended), comes out as `app.errors.Refused`
+with the rule's name; an unknown id as `NotFound`; a Temporal that stopped answering as `Unreachable`.
+`DealRefused` is the earlier name of `Refused`.
 """
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
-    WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from app.errors import BadInput, NotFound, Refused, Unreachable
 from domain.after_sales import (
     CloseRelationship,
     OpenRenewal,
@@ -43,7 +49,6 @@ from domain.events import EventMeta
 from domain.opportunity import OpportunityState, decide_open
 from domain.pipeline import PipelineCatalog
 from runtime.settings import TASK_QUEUE
-from workflows import search_attributes as sa
 from workflows.after_sales import AfterSalesWorkflow
 from workflows.messages import StartOpportunity
 from workflows.opportunity import OpportunityWorkflow
@@ -51,23 +56,7 @@ from workflows.opportunity import OpportunityWorkflow
 T = TypeVar("T")
 
 
-class DealRefused(Exception):
-    """A refused command. `rule` names the broken rule; str() reads "[rule] message"."""
-
-    def __init__(self, rule: str, message: str) -> None:
-        self.rule = rule
-        self.message = message.removeprefix(f"[{rule}] ")
-        super().__init__(f"[{rule}] {self.message}")
-
-
-@dataclass(frozen=True)
-class DealSummary:
-    opportunity_id: str
-    stage: str
-    owner: str
-    pipeline: str
-    amount: float
-    running: bool
+DealRefused = Refused
 
 
 class DealClient:
@@ -78,6 +67,8 @@ class DealClient:
 
     async def open(self, cmd: OpenOpportunity) -> WorkflowHandle[OpportunityWorkflow, OpportunityState]:
         """Start the opportunity's workflow. Refused for an unknown pipeline, a bad lead or a taken id."""
+        if not cmd.opportunity_id.strip():
+            raise BadInput("an opportunity id must not be empty")
         pipeline = _refusing(lambda: self._catalog.get(cmd.pipeline))
         # Check the lead here too, so a bad one never starts a workflow at all.
         _refusing(lambda: decide_open(cmd, pipeline, EventMeta(event_id="check", occurred_at=_EPOCH)))
@@ -91,7 +82,7 @@ class DealClient:
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
             )
         except WorkflowAlreadyStartedError:
-            raise DealRefused(
+            raise Refused(
                 "unique-opportunity-id", f"an opportunity with id {cmd.opportunity_id!r} already exists"
             ) from None
 
@@ -126,10 +117,16 @@ class DealClient:
         return await self._execute(opportunity_id, OpportunityWorkflow.decide_contract, cmd)
 
     async def _execute(self, opportunity_id: str, update: Any, cmd: BaseModel) -> OpportunityState:
-        """Run one of the workflow's updates, turning its refusals into `DealRefused`."""
         handle = self._handle(opportunity_id)
-        result: OpportunityState = await _update(opportunity_id, lambda: handle.execute_update(update, cmd))
+        result: OpportunityState = await self._call(
+            _OPPORTUNITY, opportunity_id, lambda: handle.execute_update(update, cmd)
+        )
         return result
+
+    async def show(self, opportunity_id: str) -> OpportunityState:
+        """The opportunity's state (a workflow query: also after it has ended)."""
+        handle = self._handle(opportunity_id)
+        return await self._call(_OPPORTUNITY, opportunity_id, lambda: handle.query(OpportunityWorkflow.state))
 
     # --- after-sales: addressed by the won deal's id ----------------------------------------------
 
@@ -138,8 +135,10 @@ class DealClient:
 
     async def relationship(self, deal_id: str) -> RelationshipState:
         """The after-sales relationship of a won deal: revisits, feedback, renewals."""
-        return await _update(
-            relationship_id(deal_id), lambda: self._relationship(deal_id).query(AfterSalesWorkflow.state)
+        return await self._call(
+            _RELATIONSHIP,
+            relationship_id(deal_id),
+            lambda: self._relationship(deal_id).query(AfterSalesWorkflow.state),
         )
 
     async def record_feedback(self, deal_id: str, cmd: RecordFeedback) -> RelationshipState:
@@ -154,43 +153,73 @@ class DealClient:
         return await self._execute_relationship(deal_id, AfterSalesWorkflow.close, cmd)
 
     async def _execute_relationship(self, deal_id: str, update: Any, cmd: BaseModel) -> RelationshipState:
-        """Run one of the relationship's updates, turning its refusals into `DealRefused`."""
         handle = self._relationship(deal_id)
-        result: RelationshipState = await _update(
-            relationship_id(deal_id), lambda: handle.execute_update(update, cmd)
+        result: RelationshipState = await self._call(
+            _RELATIONSHIP, relationship_id(deal_id), lambda: handle.execute_update(update, cmd)
         )
         return result
 
-    async def show(self, opportunity_id: str) -> OpportunityState:
-        return await _update(
-            opportunity_id, lambda: self._handle(opportunity_id).query(OpportunityWorkflow.state)
-        )
+    async def _call(self, kind: "_Kind", workflow_id: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run an update or query, turning what Temporal answers into the application's errors."""
+        try:
+            return await call()
+        except WorkflowUpdateFailedError as err:
+            cause = err.cause
+            if isinstance(cause, ApplicationError) and cause.type == "RuleViolation":
+                rule = str(cause.details[0]) if cause.details else "rule"
+                raise Refused(rule, cause.message) from None
+            raise
+        except RPCError as err:
+            if err.status == RPCStatusCode.UNAVAILABLE:
+                address = self._client.service_client.config.target_host
+                raise Unreachable("Temporal", address, err.message) from None
+            if err.status != RPCStatusCode.NOT_FOUND:
+                raise
+            # NOT_FOUND is also the answer to an update sent to a workflow that has ended.
+            raise await self._not_running(kind, workflow_id) from None
 
-    async def list(
-        self, *, stage: str | None = None, owner: str | None = None, pipeline: str | None = None
-    ) -> list[DealSummary]:
-        """Opportunities through Temporal visibility, filtered by the custom search attributes."""
-        clauses = ["WorkflowType = 'OpportunityWorkflow'"]
-        for key, value in ((sa.STAGE, stage), (sa.OWNER, owner), (sa.PIPELINE, pipeline)):
-            if value is not None:
-                escaped = value.replace("'", "''")
-                clauses.append(f"{key.name} = '{escaped}'")
-        found = []
-        async for wf in self._client.list_workflows(" AND ".join(clauses)):
-            attrs: TypedSearchAttributes = wf.typed_search_attributes
-            found.append(
-                DealSummary(
-                    opportunity_id=wf.id,
-                    stage=attrs.get(sa.STAGE) or "?",
-                    owner=attrs.get(sa.OWNER) or "?",
-                    pipeline=attrs.get(sa.PIPELINE) or "?",
-                    amount=attrs.get(sa.AMOUNT) or 0.0,
-                    running=wf.status == WorkflowExecutionStatus.RUNNING,
+    async def _not_running(self, kind: "_Kind", workflow_id: str) -> Refused:
+        try:
+            status = (await self._client.get_workflow_handle(workflow_id).describe()).status
+        except RPCError as err:
+            if err.status == RPCStatusCode.NOT_FOUND:
+                return NotFound(kind.known_rule, f"no {kind.noun} {workflow_id!r}")
+            raise
+        ended = status.name.lower().replace("_", " ") if status else "ended"
+        reason = ""
+        if kind is _RELATIONSHIP:  # say why it was closed, when its final state still tells
+            with contextlib.suppress(RPCError, WorkflowQueryFailedError, asyncio.TimeoutError):
+                state = await self._client.get_workflow_handle_for(AfterSalesWorkflow.run, workflow_id).query(
+                    AfterSalesWorkflow.state, rpc_timeout=timedelta(seconds=5)
                 )
-            )
-        return sorted(found, key=lambda d: d.opportunity_id)
+                reason = f" ({state.closed})" if state.closed else ""
+        message = f"{workflow_id} is {kind.ended}{reason} (workflow {ended}): {kind.nothing_more}"
+        return Refused(kind.open_rule, message)
 
 
+@dataclass(frozen=True)
+class _Kind:
+    noun: str
+    known_rule: str  # the id names nothing
+    open_rule: str  # the workflow has ended
+    ended: str
+    nothing_more: str
+
+
+_OPPORTUNITY = _Kind(
+    "opportunity",
+    "known-opportunity",
+    "opportunity-open",
+    "no longer open",
+    "it has reached after-sales; its customer relationship carries on",
+)
+_RELATIONSHIP = _Kind(
+    "relationship",
+    "known-relationship",
+    "relationship-open",
+    "closed",
+    "no more feedback, renewals or revisits",
+)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -198,19 +227,4 @@ def _refusing(check: Callable[[], T]) -> T:
     try:
         return check()
     except RuleViolation as err:
-        raise DealRefused(err.rule, err.message) from None
-
-
-async def _update(opportunity_id: str, call: Callable[[], Awaitable[T]]) -> T:
-    try:
-        return await call()
-    except WorkflowUpdateFailedError as err:
-        cause = err.cause
-        if isinstance(cause, ApplicationError) and cause.type == "RuleViolation":
-            rule = str(cause.details[0]) if cause.details else "rule"
-            raise DealRefused(rule, cause.message) from None
-        raise
-    except RPCError as err:
-        if err.status == RPCStatusCode.NOT_FOUND:
-            raise DealRefused("known-opportunity", f"no opportunity {opportunity_id!r}") from None
-        raise
+        raise Refused(err.rule, err.message) from None

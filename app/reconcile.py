@@ -9,14 +9,17 @@ flight, not missing. An opportunity is checked together with its after-sales rel
 (`<id>.after-sales`) when either side knows of one.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
+from app.connections import Connections
+from app.errors import BadInput
 from domain.after_sales import relationship_id
 from domain.events import DomainEvent, event_from_json
 from store.event_store import EventStore
@@ -142,3 +145,45 @@ async def reconcile(client: Client, store: EventStore, opportunity_ids: Iterable
         if relationship.stored or relationship.problem is None:  # either side knows of one
             checks.append(relationship)
     return checks
+
+
+async def opened_between(store: EventStore, start: datetime, end: datetime | None, limit: int) -> list[str]:
+    """The ids of the opportunities opened in [start, end), oldest first, at most `limit`."""
+    async with store.pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT stream_id FROM events WHERE type = 'OpportunityOpened' AND occurred_at >= %s"
+            " AND (%s::timestamptz IS NULL OR occurred_at < %s) ORDER BY occurred_at LIMIT %s",
+            (start, end, end, limit),
+        )
+        return [str(row[0]) for row in await cur.fetchall()]
+
+
+class Reconciliation:
+    """Reconcile the opportunities named, or those opened in a period, through the app's connections."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._c = connections
+
+    async def run(
+        self,
+        ids: Sequence[str] = (),
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+        on_progress: Callable[[int, int], None] = lambda done, total: None,
+    ) -> list[StreamCheck]:
+        if not ids and start is None:
+            raise BadInput("name the opportunities to check, or choose them with a start (and end)")
+        if limit < 1:
+            raise BadInput("the limit must be at least 1")
+        if start is not None and end is not None and start >= end:
+            raise BadInput("the start must be before the end")
+        client, store = await self._c.temporal(), await self._c.store()
+        chosen = list(ids) + (await opened_between(store, start, end, limit) if start is not None else [])
+        checks: list[StreamCheck] = []
+        for n, oid in enumerate(chosen, start=1):
+            checks += await reconcile(client, store, [oid])
+            if n % 100 == 0:
+                on_progress(n, len(chosen))
+        return checks

@@ -1,69 +1,74 @@
-"""`starter.py aftersales …`: a won deal's customer relationship (revisits, feedback, renewals)."""
+"""`dealflow aftersales …`: a won deal's customer relationship (revisits, feedback, renewals)."""
 
-import argparse
 from decimal import Decimal
+from typing import Annotated
 
-from rich.table import Table
+import typer
 
-from app.deal_client import DealClient
-from cli.common import console, temporal
-from domain.after_sales import CloseRelationship, OpenRenewal, RecordFeedback, RelationshipState
-from domain.pipeline import PipelineCatalog
-from runtime.settings import Settings
+from cli import render_json
+from cli.common import JsonFlag, build, console, deferred, open_app, parse_amount
+from cli.render_deals import print_relationship
+from domain.after_sales import CloseRelationship, OpenRenewal, RecordFeedback
 
+aftersales = typer.Typer(help="A won deal's after-sales: revisits, feedback, renewals.", no_args_is_help=True)
 
-def add_parser(sub: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    actions = sub.add_parser(
-        "aftersales", help="a won deal's after-sales: revisits, feedback, renewals"
-    ).add_subparsers(dest="action", required=True)
-    p = actions.add_parser("show", help="the relationship: revisits with their feedback, renewals")
-    p.add_argument("id", help="the won deal's opportunity id")
-    p.add_argument("--json", action="store_true")
-    p = actions.add_parser("feedback", help="record the customer's feedback on a revisit")
-    p.add_argument("id", help="the won deal's opportunity id")
-    p.add_argument("--score", type=int, required=True, help="1 (unhappy) to 5 (delighted)")
-    p.add_argument("--comment", default="")
-    p.add_argument("--by", required=True, help="who took the feedback")
-    p.add_argument("--revisit", type=int, help="which revisit (default: the latest)")
-    p = actions.add_parser("renew", help="open a renewal opportunity for the customer")
-    p.add_argument("id", help="the won deal's opportunity id")
-    p.add_argument("--amount", type=Decimal, required=True)
-    p.add_argument("--by", required=True)
-    p.add_argument("--note", default="")
-    p = actions.add_parser("close", help="end the relationship: no more revisits")
-    p.add_argument("id", help="the won deal's opportunity id")
-    p.add_argument("--reason", required=True)
-    p.add_argument("--by", required=True)
+DealId = Annotated[str, typer.Argument(metavar="ID", help="the won deal's opportunity id")]
+By = Annotated[str, typer.Option(help="who did it")]
 
 
-async def run(args: argparse.Namespace, settings: Settings, catalog: PipelineCatalog) -> None:
-    deals = DealClient(await temporal(settings), catalog, settings.task_queue)
-    if args.action == "feedback":
-        cmd = RecordFeedback(score=args.score, comment=args.comment, by=args.by, revisit=args.revisit)
-        state = await deals.record_feedback(args.id, cmd)
-    elif args.action == "renew":
-        state = await deals.open_renewal(args.id, OpenRenewal(amount=args.amount, by=args.by, note=args.note))
-        console.print(f"opened renewal {state.renewals[-1]}")
-    elif args.action == "close":
-        state = await deals.close_relationship(args.id, CloseRelationship(reason=args.reason, by=args.by))
+@aftersales.command(epilog="Example: dealflow aftersales show acme-01 --json")
+@deferred
+async def show(deal_id: DealId, as_json: JsonFlag = False) -> None:
+    """The relationship: revisits with their feedback, renewals."""
+    async with open_app() as app:
+        state = await app.queries.relationship(deal_id)
+    if as_json:
+        print(render_json.dumps(state))
     else:
-        state = await deals.relationship(args.id)
-        if args.json:
-            print(state.model_dump_json(indent=2))
-            return
-    print_relationship(state)
+        print_relationship(state, console)
 
 
-def print_relationship(state: RelationshipState) -> None:
-    closed = f"  closed: {state.closed}" if state.closed else ""
-    console.print(
-        f"[bold]{state.deal_id}[/bold] after-sales  customer {state.customer} ({state.contact_person})"
-        f"  owner {state.owner}  won {state.won_at:%Y-%m-%d}  (v{state.version}){closed}",
-        highlight=False,
-    )
-    table = Table("revisit", "due", "status", "score", "comment")
-    for r in state.revisits:
-        table.add_row(str(r.number), f"{r.due_at:%Y-%m-%d}", r.status.value, str(r.score or ""), r.comment)
-    console.print(table)
-    if state.renewals:
-        console.print(f"renewals: {', '.join(state.renewals)}")
+@aftersales.command(
+    epilog="Example: dealflow aftersales feedback acme-01 --score 4 --comment 'rollout went well' --by an.li"
+)
+@deferred
+async def feedback(
+    deal_id: DealId,
+    score: Annotated[int, typer.Option(help="1 (unhappy) to 5 (delighted)")],
+    by: Annotated[str, typer.Option(help="who took the feedback")],
+    comment: Annotated[str, typer.Option()] = "",
+    revisit: Annotated[int | None, typer.Option(help="which revisit (default: the latest)")] = None,
+) -> None:
+    """Record the customer's feedback on a revisit."""
+    cmd = build(RecordFeedback, score=score, comment=comment, by=by, revisit=revisit)
+    async with open_app() as app:
+        print_relationship(await (await app.deals()).record_feedback(deal_id, cmd), console)
+
+
+@aftersales.command(
+    epilog="Example: dealflow aftersales renew acme-01 --amount 60000 --by an.li --note '20 more seats'"
+)
+@deferred
+async def renew(
+    deal_id: DealId,
+    amount: Annotated[Decimal, typer.Option(parser=parse_amount, metavar="NUMBER")],
+    by: By,
+    note: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Open a renewal opportunity for the customer."""
+    cmd = build(OpenRenewal, amount=amount, by=by, note=note)
+    async with open_app() as app:
+        state = await (await app.deals()).open_renewal(deal_id, cmd)
+    console.print(f"opened renewal {state.renewals[-1]}")
+    print_relationship(state, console)
+
+
+@aftersales.command(
+    epilog="Example: dealflow aftersales close acme-01 --reason 'company acquired' --by mei.chen"
+)
+@deferred
+async def close(deal_id: DealId, reason: Annotated[str, typer.Option()], by: By) -> None:
+    """End the relationship: no more revisits."""
+    cmd = build(CloseRelationship, reason=reason, by=by)
+    async with open_app() as app:
+        print_relationship(await (await app.deals()).close_relationship(deal_id, cmd), console)

@@ -1,49 +1,99 @@
-"""What the CLI's commands share: the console, usage errors, the store and Temporal connections."""
+"""What the command modules share: the consoles, deferred async commands, opening the app, and
+the option types (dates, amounts, facts) with their usage errors."""
 
-import argparse
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from contextvars import ContextVar
+from datetime import UTC, date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, ParamSpec, TypeVar
 
+import typer
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
-from temporalio.client import Client
 
-from runtime.embedded import DEV_SERVER_PORT, endpoints
+from app.bootstrap import Dealflow, open_dealflow
+from app.errors import BadInput
 from runtime.settings import Settings
-from runtime.temporal_client import connect
-from store.event_store import EventStore
 
-console = Console()
+console = Console(highlight=False)  # results: stdout
+errors = Console(stderr=True, highlight=False)  # refusals, errors, progress: stderr
+
+P = ParamSpec("P")
+M = TypeVar("M", bound=BaseModel)
+Deferred = Callable[[], Awaitable[int | None]]
+
+# Typer runs a command's function synchronously while it parses; our commands are coroutines
+# that must run in the caller's event loop (tests drive a worker in that same loop). So parsing
+# only records the call here, and `cli.main.main` awaits it once parsing is done.
+_calls: ContextVar[list[Deferred]] = ContextVar("dealflow_cli_calls")
 
 
-class UsageError(Exception):
-    pass
+def deferred(command: Callable[P, Awaitable[int | None]]) -> Callable[P, None]:
+    """Make an async command a Typer command; it may return an exit code (None means 0)."""
+
+    @functools.wraps(command)
+    def record(*args: P.args, **kwargs: P.kwargs) -> None:
+        _calls.get().append(lambda: command(*args, **kwargs))
+
+    return record
 
 
-def iso_datetime(text: str) -> datetime:
-    """An argparse type: an ISO date or time; without a zone it is UTC."""
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO date: {text!r} (e.g. 2026-03-31)") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+def collect_calls() -> list[Deferred]:
+    calls: list[Deferred] = []
+    _calls.set(calls)
+    return calls
 
 
 @asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[EventStore]:
-    """The event store at DATABASE_URL, or the embedded PostgreSQL (started if need be)."""
-    async with endpoints(settings, temporal=False) as ep:
-        store = await EventStore.open(ep.database_url, max_size=1)
-        try:
-            yield store
-        finally:
-            await store.close()
+async def open_app() -> AsyncIterator[Dealflow]:
+    async with open_dealflow(Settings.from_env()) as app:
+        yield app
 
 
-async def temporal(settings: Settings) -> Client:
-    address = settings.temporal_address or f"localhost:{DEV_SERVER_PORT}"
+def build(model: type[M], **fields: Any) -> M:
+    """A domain command from the options; a value it rejects is the user's input to fix."""
     try:
-        return await connect(address, settings.temporal_namespace)
-    except RuntimeError as err:
-        hint = "" if settings.temporal_address else " Start it with `make worker` (or set TEMPORAL_ADDRESS)."
-        raise UsageError(f"cannot reach Temporal at {address}: {err}.{hint}") from None
+        return model(**fields)
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in err.errors())
+        raise BadInput(problems) from None
+
+
+def parse_datetime(text: str) -> datetime:
+    """An ISO date or time; without a zone it is UTC. Always returned in UTC."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO date: {text!r} (e.g. 2026-03-31)") from None
+    return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"not an ISO date: {text!r} (e.g. 2026-03-31)") from None
+
+
+def parse_amount(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise typer.BadParameter(f"not a number: {text!r}") from None
+    if not value.is_finite():
+        raise typer.BadParameter(f"not a finite number: {text!r}")
+    return value
+
+
+def parse_fact(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise typer.BadParameter(f"facts are KEY=VALUE, got {text!r}")
+    return key, value
+
+
+# Options several commands share, spelled once.
+JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
+PipelineOption = Annotated[str | None, typer.Option(help="one pipeline (default: all)")]

@@ -1,11 +1,12 @@
-"""The cycle-time report for people (rich tables) and for machines (JSON)."""
+"""The reports for people: rich tables of the sales report (cycle times, funnel, approvals) and
+the sales brief. (`--json` is cli/render_json.py; deals, lists and desks are cli/render_deals.py.)"""
 
-import dataclasses
-from typing import Any
+import statistics
 
 from rich.console import Console
 from rich.table import Table
 
+from app.reports import SalesReport
 from domain.sales_brief import SalesBrief
 from reports.approvals import ApprovalReport
 from reports.cycle_times import CYCLE_METRICS, CycleTimeReport, Stats, laggards
@@ -22,11 +23,16 @@ def _days(stats: Stats | None) -> str:
     return "—" if stats is None else f"{stats.mean:.1f}"
 
 
-def report_json(report: CycleTimeReport) -> dict[str, Any]:
-    """The report as JSON-ready data (datetimes stay datetimes: dump with `default=str`)."""
-    body = dataclasses.asdict(report)
-    body["laggards"] = [dataclasses.asdict(lag) for lag in laggards(report)]
-    return body
+def won_per_rep(report: CycleTimeReport, reps: list[str]) -> dict[str, int]:
+    """Deals each rep won in the period: their sales cycles that ended in it."""
+    cycle = report.cycles.get("sales_cycle")
+    return {rep: (s.n if cycle and (s := cycle.by_rep.get(rep)) else 0) for rep in reps}
+
+
+def print_sales_report(report: SalesReport, console: Console) -> None:
+    print_report(report.cycle_times, console)
+    print_pipeline(report.pipeline, console)
+    print_approvals(report.approvals, console)
 
 
 def print_report(report: CycleTimeReport, console: Console) -> None:
@@ -46,21 +52,28 @@ def print_report(report: CycleTimeReport, console: Console) -> None:
         table.add_column(f"{_TITLES[metric]}\nmean", justify="right")
     table.add_column("deals won", justify="right")
     flagged = {lag.rep for lag in laggards(report)}
+    won = won_per_rep(report, reps)
     for rep in reps:
         row = [report.cycles[m].by_rep.get(rep) if m in report.cycles else None for m in CYCLE_METRICS]
-        won = report.cycles["sales_cycle"].by_rep.get(rep) if "sales_cycle" in report.cycles else None
         name = f"[red]{rep} ⚑[/red]" if rep in flagged else rep
-        table.add_row(name, *(_days(s) for s in row), str(won.n if won else 0))
+        table.add_row(name, *(_days(s) for s in row), str(won[rep]))
     team = [report.cycles[m].team if m in report.cycles else None for m in CYCLE_METRICS]
-    team_won = report.cycles["sales_cycle"].team if "sales_cycle" in report.cycles else None
+    # Each team row holds one statistic over the reps in every column, deals won included (a
+    # team's total in a "mean" row would read as one rep's average).
+    counts = list(won.values()) or [0]
     table.add_row(
         "[bold]team mean[/bold]",
         *(f"[bold]{_days(s)}[/bold]" for s in team),
-        str(team_won.n if team_won else 0),
+        f"[bold]{statistics.mean(counts):.1f}[/bold]",
         end_section=True,
     )
-    table.add_row("team median", *("—" if s is None else f"{s.median:.1f}" for s in team), "")
+    table.add_row(
+        "team median",
+        *("—" if s is None else f"{s.median:.1f}" for s in team),
+        f"{statistics.median(counts):g}",
+    )
     console.print(table)
+    console.print(f"  the team won {sum(counts)} deals in the period ({len(reps)} reps)")
 
     for lag in laggards(report):
         where = f"; most of it in {lag.stage} (+{lag.stage_excess_days:.1f} d vs team)" if lag.stage else ""
@@ -84,12 +97,6 @@ def print_report(report: CycleTimeReport, console: Console) -> None:
             f"{slow[0]} ({slow[1].mean:.1f})" if slow else "",
         )
     console.print(stages)
-
-
-def approvals_json(report: ApprovalReport) -> dict[str, Any]:
-    body = dataclasses.asdict(report)
-    body["escalation_rate"] = report.escalation_rate
-    return body
 
 
 def print_approvals(report: ApprovalReport, console: Console) -> None:
@@ -147,21 +154,6 @@ def print_brief(brief: SalesBrief, console: Console) -> None:
         console.print("lost by reason: " + ", ".join(f"{r} {n}" for r, n in brief.lost_by_reason.items()))
     if brief.new_customers:
         console.print("new customers: " + ", ".join(brief.new_customers))
-
-
-def pipeline_json(metrics: PipelineMetrics) -> dict[str, Any]:
-    # Built by hand: dataclasses.asdict would rebuild each Counter from its (key, count) pairs.
-    return {
-        "funnel": [{**dataclasses.asdict(s), "conversion": s.conversion} for s in metrics.funnel],
-        "won": metrics.won,
-        "lost": metrics.lost,
-        "win_rate": metrics.win_rate,
-        "lost_by_reason": dict(metrics.lost_by_reason),
-        "lost_by_stage": dict(metrics.lost_by_stage),
-        "open_by_stage": dict(metrics.open_by_stage),
-        "forecast": metrics.forecast,
-        "pipeline_value": metrics.pipeline_value,
-    }
 
 
 def print_pipeline(metrics: PipelineMetrics, console: Console) -> None:

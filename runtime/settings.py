@@ -1,28 +1,43 @@
-"""Where dealflow finds its servers. Unset variables mean: start the embedded ones."""
+"""Where dealflow finds its servers. Unset variables mean: start the embedded ones.
 
-import os
-from dataclasses import dataclass
+Read from the environment by pydantic-settings; each field is also settable by name
+(`Settings(database_url=…, …)`), as tests and the demo do. Addresses are not checked here: a
+command that needs only PostgreSQL must not fail on a bad TEMPORAL_ADDRESS, so each server's
+address is checked when something first connects to it (app/connections.py).
+"""
+
 from pathlib import Path
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TASK_QUEUE = "dealflow"
 
 
-@dataclass(frozen=True)
-class Settings:
-    temporal_address: str | None
-    temporal_namespace: str
-    database_url: str | None
-    data_dir: Path
-    pipelines_file: Path | None
-    task_queue: str = TASK_QUEUE
+def _env(name: str, field: str) -> AliasChoices:
+    return AliasChoices(name, field)  # the variable's name in the environment, the field's by name
+
+
+class Settings(BaseSettings):
+    # case_sensitive: only the upper-case names below are read, so no stray `TASK_QUEUE` variable
+    # can move a client off the worker's task queue.
+    model_config = SettingsConfigDict(frozen=True, env_ignore_empty=True, extra="ignore", case_sensitive=True)
+
+    temporal_address: str | None = Field(None, validation_alias=_env("TEMPORAL_ADDRESS", "temporal_address"))
+    temporal_namespace: str = Field(
+        "default", validation_alias=_env("TEMPORAL_NAMESPACE", "temporal_namespace")
+    )
+    database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL", "database_url"))
+    data_dir: Path = Field(Path(".dealflow"), validation_alias=_env("DEALFLOW_DATA_DIR", "data_dir"))
+    pipelines_file: Path | None = Field(None, validation_alias=_env("DEALFLOW_PIPELINES", "pipelines_file"))
+    # Not read from the environment: the worker and every client must agree on it.
+    task_queue: str = Field(TASK_QUEUE, validation_alias=AliasChoices("task_queue"))
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.resolve()
 
     @classmethod
     def from_env(cls) -> "Settings":
-        pipelines = os.environ.get("DEALFLOW_PIPELINES")
-        return cls(
-            temporal_address=os.environ.get("TEMPORAL_ADDRESS") or None,
-            temporal_namespace=os.environ.get("TEMPORAL_NAMESPACE", "default"),
-            database_url=os.environ.get("DATABASE_URL") or None,
-            data_dir=Path(os.environ.get("DEALFLOW_DATA_DIR", ".dealflow")).resolve(),
-            pipelines_file=Path(pipelines) if pipelines else None,
-        )
+        return cls()

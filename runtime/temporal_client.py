@@ -1,5 +1,9 @@
-"""Connecting to Temporal and building the worker, the same way everywhere (CLI, demo, tests)."""
+"""Connecting to Temporal and building (and running) the worker, the same way everywhere (CLI,
+demo, tests)."""
 
+import asyncio
+
+import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -11,7 +15,9 @@ from activities.event_store_activities import EventStoreActivities
 from activities.notifications import NotificationActivities, OutboxNotifier
 from activities.workflow_starts import WorkflowStartActivities
 from runtime.binaries import find_binary
-from runtime.settings import TASK_QUEUE
+from runtime.embedded import endpoints
+from runtime.search_attributes_setup import ensure_search_attributes
+from runtime.settings import TASK_QUEUE, Settings
 from store.event_store import EventStore
 from workflows import search_attributes as sa
 from workflows.after_sales import AfterSalesWorkflow
@@ -55,3 +61,28 @@ def create_worker(
         ],
         max_concurrent_activities=max_concurrent_activities,
     )
+
+
+async def serve(settings: Settings) -> None:
+    """Run the worker until cancelled, on the configured servers or embedded ones (started or reused
+    here, stopped when it stops). It logs "worker running" once it polls."""
+    log = structlog.get_logger("dealflow.worker")
+    async with endpoints(settings) as ep:
+        client = await connect(ep.temporal_address, settings.temporal_namespace)
+        await ensure_search_attributes(client)
+        store = await EventStore.open(ep.database_url)
+        try:
+            async with create_worker(client, store, settings.task_queue):
+                log.info(
+                    "worker running",
+                    temporal=ep.temporal_address,
+                    web_ui=ep.web_ui,
+                    task_queue=settings.task_queue,
+                    data_dir=str(settings.data_dir),
+                )
+                try:
+                    await asyncio.Event().wait()  # until cancelled (Ctrl-C, SIGTERM)
+                finally:
+                    log.info("worker stopping")
+        finally:
+            await store.close()

@@ -1,0 +1,106 @@
+"""The read side a front end shows a user: one opportunity, one relationship, opportunities by
+stage/owner/pipeline (Temporal visibility), the approvals inbox, the configured pipelines."""
+
+from decimal import Decimal
+
+from pydantic import BaseModel
+from temporalio.client import WorkflowExecutionStatus
+from temporalio.common import SearchAttributeKey
+from temporalio.service import RPCError, RPCStatusCode
+
+from app.connections import Connections
+from app.errors import BadInput, Unreachable
+from domain.after_sales import RelationshipState
+from domain.opportunity import OpportunityState
+from domain.pipeline import Pipeline
+from reports.pending_approvals import PendingApproval, pending_approvals
+from workflows import search_attributes as sa
+
+# Characters that no quoting gets through the dev server's visibility store (SQLite): a value
+# holding one is matched on its prefix there and exactly here.
+_UNQUOTABLE = ('"', "\\")
+
+
+class DealSummary(BaseModel):
+    """One opportunity as visibility lists it (its search attributes)."""
+
+    opportunity_id: str
+    stage: str
+    owner: str
+    pipeline: str
+    amount: Decimal
+    running: bool
+
+
+class Queries:
+    def __init__(self, connections: Connections) -> None:
+        self._c = connections
+
+    async def show(self, opportunity_id: str) -> OpportunityState:
+        return await (await self._c.deals()).show(opportunity_id)
+
+    async def relationship(self, deal_id: str) -> RelationshipState:
+        return await (await self._c.deals()).relationship(deal_id)
+
+    def pipelines(self) -> dict[str, Pipeline]:
+        return dict(self._c.catalog.pipelines)
+
+    async def pending_approvals(self, approver: str | None = None) -> list[PendingApproval]:
+        """Discount requests waiting for a decision (all, or those `approver` may decide now)."""
+        catalog = self._c.catalog  # routes requests stored before their events carried the routing
+        async with self._c.read_models() as conn:
+            return await pending_approvals(conn, approver, catalog)
+
+    async def list(
+        self, *, stage: str | None = None, owner: str | None = None, pipeline: str | None = None
+    ) -> list[DealSummary]:
+        """Opportunities through Temporal visibility, filtered by dealflow's search attributes."""
+        filters: list[tuple[SearchAttributeKey[str], str]] = [
+            (key, value)
+            for key, value in ((sa.STAGE, stage), (sa.OWNER, owner), (sa.PIPELINE, pipeline))
+            if value is not None
+        ]
+        clauses = ["WorkflowType = 'OpportunityWorkflow'"]
+        for key, value in filters:
+            if any(ch in value for ch in "\0\n\r"):
+                raise BadInput(f"--{key.name.removeprefix('Deal').lower()}: no control characters, please")
+            clauses.append(_clause(key, value))
+        client = await self._c.temporal()
+        found = []
+        try:
+            async for wf in client.list_workflows(" AND ".join(c for c in clauses if c)):
+                attrs = wf.typed_search_attributes
+                if any(attrs.get(key) != value for key, value in filters):
+                    continue  # a prefix match of a value with unquotable characters
+                found.append(
+                    DealSummary(
+                        opportunity_id=wf.id,
+                        stage=attrs.get(sa.STAGE) or "?",
+                        owner=attrs.get(sa.OWNER) or "?",
+                        pipeline=attrs.get(sa.PIPELINE) or "?",
+                        amount=_amount(attrs.get(sa.AMOUNT)),
+                        running=wf.status == WorkflowExecutionStatus.RUNNING,
+                    )
+                )
+        except RPCError as err:
+            if err.status == RPCStatusCode.UNAVAILABLE:
+                raise Unreachable("Temporal", client.service_client.config.target_host, err.message) from None
+            raise
+        return sorted(found, key=lambda d: d.opportunity_id)
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"  # a doubled quote is a quote inside a string literal
+
+
+def _clause(key: SearchAttributeKey[str], value: str) -> str:
+    cut = min((i for i in (value.find(ch) for ch in _UNQUOTABLE) if i >= 0), default=None)
+    if cut is None:
+        return f"{key.name} = {_quoted(value)}"
+    return f"{key.name} STARTS_WITH {_quoted(value[:cut])}" if cut else ""
+
+
+def _amount(value: float | None) -> Decimal:
+    """The amount search attribute is a Double: back to the decimal it was set from."""
+    amount = Decimal(repr(value or 0.0))
+    return amount.quantize(Decimal(1)) if amount == amount.to_integral_value() else amount

@@ -1,0 +1,115 @@
+"""`dealflow start | advance | lose | reopen | touch`: open an opportunity and move it."""
+
+import uuid
+from decimal import Decimal
+from typing import Annotated
+
+import typer
+
+from cli.common import build, console, deferred, open_app, parse_amount, parse_fact
+from cli.render_deals import print_state
+from domain.commands import AdvanceStage, LogTouch, MarkLost, OpenOpportunity, Reopen
+from domain.stages import LossReason, Stage
+
+commands = typer.Typer()
+PANEL = "Opportunities"
+
+Id = Annotated[str, typer.Argument(metavar="ID", help="the opportunity's id")]
+Note = Annotated[str, typer.Option(help="a free-text note kept with the event")]
+
+
+@commands.command(
+    rich_help_panel=PANEL,
+    epilog="Example: dealflow start --id acme-01 --owner an.li --company Acme --contact 'Wang Li'"
+    " --source referral --amount 120000",
+)
+@deferred
+async def start(
+    owner: Annotated[str, typer.Option(help="the rep who owns it")],
+    company: Annotated[str, typer.Option()],
+    contact: Annotated[str, typer.Option(help="contact person")],
+    source: Annotated[str, typer.Option(help="source channel (website, referral, …)")],
+    opportunity_id: Annotated[
+        str | None, typer.Option("--id", help="opportunity id (default: a new one)")
+    ] = None,
+    pipeline: Annotated[str, typer.Option(help="the pipeline it follows")] = "software",
+    amount: Annotated[Decimal, typer.Option(parser=parse_amount, metavar="NUMBER")] = Decimal(0),
+) -> None:
+    """Open a new opportunity (a lead) in a pipeline."""
+    oid = opportunity_id if opportunity_id is not None else f"opp-{uuid.uuid4().hex[:10]}"
+    cmd = build(
+        OpenOpportunity,
+        opportunity_id=oid,
+        pipeline=pipeline,
+        owner=owner,
+        company=company,
+        contact_person=contact,
+        source=source,
+        amount=amount,
+    )
+    async with open_app() as app:
+        await (await app.deals()).open(cmd)
+    console.print(f"started {oid}")
+
+
+@commands.command(
+    rich_help_panel=PANEL,
+    epilog="Example: dealflow advance acme-01 --to needs_analysis --fact pain_points='manual reports'"
+    " --fact budget=150k --fact decision_makers=CFO --fact expected_close_date=2026-03-31",
+)
+@deferred
+async def advance(
+    opportunity_id: Id,
+    to: Annotated[Stage, typer.Option(help="the next stage (one forward)")],
+    fact: Annotated[
+        list[str] | None,
+        typer.Option(metavar="KEY=VALUE", help="a fact the stage's exit criteria ask for (repeatable)"),
+    ] = None,
+    amount: Annotated[Decimal | None, typer.Option(parser=parse_amount, metavar="NUMBER")] = None,
+) -> None:
+    """Move an opportunity forward one stage, recording the facts its exit criteria ask for."""
+    facts = dict(parse_fact(f) for f in fact or [])
+    cmd = build(AdvanceStage, to_stage=to, facts=facts, amount=amount)
+    async with open_app() as app:
+        print_state(await (await app.deals()).advance(opportunity_id, cmd), console)
+
+
+@commands.command(
+    rich_help_panel=PANEL,
+    epilog="Example: dealflow lose acme-01 --reason competitor --note 'went with a rival'",
+)
+@deferred
+async def lose(
+    opportunity_id: Id,
+    reason: Annotated[LossReason, typer.Option(help="why it was lost")],
+    note: Note = "",
+) -> None:
+    """Mark an opportunity lost, with a reason."""
+    cmd = build(MarkLost, reason=reason, note=note)
+    async with open_app() as app:
+        print_state(await (await app.deals()).mark_lost(opportunity_id, cmd), console)
+
+
+@commands.command(rich_help_panel=PANEL, epilog="Example: dealflow reopen acme-01 --note 'budget is back'")
+@deferred
+async def reopen(opportunity_id: Id, note: Note = "") -> None:
+    """Reopen a lost opportunity into the stage it was lost from."""
+    async with open_app() as app:
+        print_state(await (await app.deals()).reopen(opportunity_id, build(Reopen, note=note)), console)
+
+
+@commands.command(
+    rich_help_panel=PANEL,
+    epilog="Example: dealflow touch acme-01 --kind call --by an.li --note 'budget talk next week'",
+)
+@deferred
+async def touch(
+    opportunity_id: Id,
+    kind: Annotated[str, typer.Option(help="call, visit, mail, …")],
+    by: Annotated[str, typer.Option(help="who was in touch")],
+    note: Note = "",
+) -> None:
+    """Log an activity with the customer (restarts the stage's idle clock)."""
+    cmd = build(LogTouch, kind=kind, by=by, note=note)
+    async with open_app() as app:
+        print_state(await (await app.deals()).log_touch(opportunity_id, cmd), console)
