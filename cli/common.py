@@ -87,11 +87,16 @@ def parse_amount(text: str) -> Decimal:
     return value
 
 
-def parse_fact(text: str) -> tuple[str, str]:
-    key, sep, value = text.partition("=")
+def parse_fact(text: str) -> str:
+    """A KEY=VALUE fact, checked while parsing (split with `facts`)."""
+    key, sep, _ = text.partition("=")
     if not sep or not key:
         raise typer.BadParameter(f"facts are KEY=VALUE, got {text!r}")
-    return key, value
+    return text
+
+
+def facts(texts: list[str] | None) -> dict[str, str]:
+    return dict(text.split("=", 1) for text in texts or [])
 
 
 # Options several commands share, spelled once.

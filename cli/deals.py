@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import build, console, deferred, open_app, parse_amount, parse_fact
+from cli.common import build, console, deferred, facts, open_app, parse_amount, parse_fact
 from cli.render_deals import print_state
 from domain.commands import AdvanceStage, LogTouch, MarkLost, OpenOpportunity, Reopen
 from domain.stages import LossReason, Stage
@@ -63,13 +63,16 @@ async def advance(
     to: Annotated[Stage, typer.Option(help="the next stage (one forward)")],
     fact: Annotated[
         list[str] | None,
-        typer.Option(metavar="KEY=VALUE", help="a fact the stage's exit criteria ask for (repeatable)"),
+        typer.Option(
+            parser=parse_fact,
+            metavar="KEY=VALUE",
+            help="a fact the stage's exit criteria ask for (repeatable)",
+        ),
     ] = None,
     amount: Annotated[Decimal | None, typer.Option(parser=parse_amount, metavar="NUMBER")] = None,
 ) -> None:
     """Move an opportunity forward one stage, recording the facts its exit criteria ask for."""
-    facts = dict(parse_fact(f) for f in fact or [])
-    cmd = build(AdvanceStage, to_stage=to, facts=facts, amount=amount)
+    cmd = build(AdvanceStage, to_stage=to, facts=facts(fact), amount=amount)
     async with open_app() as app:
         print_state(await (await app.deals()).advance(opportunity_id, cmd), console)
 

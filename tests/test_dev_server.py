@@ -20,12 +20,13 @@ from temporalio.client import ScheduleActionExecutionStartWorkflow
 from temporalio.testing import WorkflowEnvironment
 
 import starter
+from app.bootstrap import open_dealflow
 from app.deal_client import DealClient
 from domain.commands import AdvanceStage
 from domain.opportunity import replay
 from domain.pipeline import load_catalog
 from domain.stages import STAGE_ORDER, Stage
-from runtime.settings import TASK_QUEUE
+from runtime.settings import TASK_QUEUE, Settings
 from runtime.temporal_client import create_worker
 from store.event_store import EventStore
 from tests.factories import ALL_FACTS, open_cmd, sign_off
@@ -36,7 +37,7 @@ ROOT = Path(__file__).parents[1]
 
 
 def start_args(oid: str, owner: str, *extra: str) -> list[str]:
-    """`starter.py start` for a lead at Acme; `extra` flags (--amount, --pipeline, …) are appended."""
+    """`dealflow start` for a lead at Acme; `extra` flags (--amount, --pipeline, …) are appended."""
     return [
         "start",
         "--id",
@@ -89,26 +90,27 @@ async def test_list_by_stage_through_visibility_and_the_cli(
                 facts = [f"--fact={k}={v}" for k, v in ALL_FACTS.items()]
                 assert await cli(["advance", oid, "--to", stage, *facts]) == 0
         assert await cli(["lose", f"{run}-c", "--reason", "competitor", "--note", "rival"]) == 0
-        # refusals exit 2 and name the rule
-        assert await cli(["advance", f"{run}-a", "--to", "proposal"]) == 2
-        assert await cli(start_args(f"{run}-x", "a", "--pipeline", "hardware")) == 2
-        assert await cli(start_args(f"{run}-y", "a", "--amount", "-10")) == 2
-        out = capsys.readouterr().out
-        assert "[forward-one-stage]" in out
-        assert "[unknown-pipeline]" in out
-        assert "[amount-not-negative]" in out
-
-        deals = DealClient(dev_server_env.client, load_catalog())
+        # refusals exit 3, on stderr, and name the rule
+        assert await cli(["advance", f"{run}-a", "--to", "proposal"]) == 3
+        assert await cli(start_args(f"{run}-x", "a", "--pipeline", "hardware")) == 3
+        assert await cli(start_args(f"{run}-y", "a", "--amount", "-10")) == 3
+        err = capsys.readouterr().err
+        assert "[forward-one-stage]" in err
+        assert "[unknown-pipeline]" in err
+        assert "[amount-not-negative]" in err
 
         async def listed() -> bool:
-            proposal = {
-                d.opportunity_id
-                for d in await deals.list(stage="proposal")
-                if d.opportunity_id.startswith(run)
-            }
-            lost = {
-                d.opportunity_id for d in await deals.list(stage="lost") if d.opportunity_id.startswith(run)
-            }
+            async with open_dealflow(Settings.from_env()) as app:
+                proposal = {
+                    d.opportunity_id
+                    for d in await app.queries.list(stage="proposal")
+                    if d.opportunity_id.startswith(run)
+                }
+                lost = {
+                    d.opportunity_id
+                    for d in await app.queries.list(stage="lost")
+                    if d.opportunity_id.startswith(run)
+                }
             return proposal == {f"{run}-b"} and lost == {f"{run}-c"}
 
         await eventually(listed)
@@ -121,7 +123,7 @@ async def test_list_by_stage_through_visibility_and_the_cli(
                 "stage": "proposal",
                 "owner": "bo.wang",
                 "pipeline": "software",
-                "amount": 0.0,
+                "amount": "0",
                 "running": True,
             }
         ]
@@ -241,8 +243,8 @@ async def test_a_manager_works_the_approval_desk_from_the_cli(
             await cli(["approvals", "pending", "--approver", "jun.wu", "--json"]) == 0
         )  # 12 % is above his 10 %
         assert json.loads(capsys.readouterr().out) == []
-        assert await cli(["discount", "approve", oid, "--approver", "jun.wu"]) == 2
-        assert "[approver-limit]" in capsys.readouterr().out
+        assert await cli(["discount", "approve", oid, "--approver", "jun.wu"]) == 3
+        assert "[approver-limit]" in capsys.readouterr().err
         assert await cli(["discount", "approve", oid, "--approver", "mei.chen", "--comment", "ok"]) == 0
         assert (
             await cli(
