@@ -22,7 +22,7 @@ class StreamState(Protocol):
 
 
 S = TypeVar("S", bound=StreamState)
-O = TypeVar("O", bound=Event)  # noqa: E741 - the opening event's type
+Opening = TypeVar("Opening", bound=Event)
 M = TypeVar("M", bound=Callable[..., None])
 T = TypeVar("T")
 
@@ -35,7 +35,7 @@ def fitting(value: T | None, event: Event) -> T:
 
 
 class Fold(Generic[S]):
-    def __init__(self, kind: str, opening: type[O], start: Callable[[O], S]) -> None:
+    def __init__(self, kind: str, opening: type[Opening], start: Callable[[Opening], S]) -> None:
         """`kind` names the stream in errors ("an after-sales stream"); `start` builds the state of
         version 1 from the `opening` event."""
         self.kind = kind
