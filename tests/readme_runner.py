@@ -109,7 +109,7 @@ def missing_output(expected: list[str], actual: str) -> str | None:
         if want == "...":
             continue
         target = squeeze(want.split())
-        pattern = re.compile(".*?".join(re.escape(part) for part in target.split("...")))
+        pattern = re.compile(".*?".join(re.escape(part.strip()) for part in target.split("...")))
         while at < len(lines) and not pattern.search(lines[at]):
             at += 1
         if at == len(lines):
