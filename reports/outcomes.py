@@ -20,11 +20,8 @@ WITH opened AS (
     WHERE opened_at >= %(start)s AND opened_at < %(end)s AND opened_at <= %(as_of)s
       AND (%(pipeline)s::text IS NULL OR pipeline = %(pipeline)s)
 )
-SELECT l.lost_at IS NOT NULL AND (l.reopened_at IS NULL OR l.reopened_at > %(as_of)s) AS lost,
-       CASE WHEN l.reopened_at IS NULL OR l.reopened_at > %(as_of)s THEN l.stage ELSE v.stage END,
-       CASE WHEN l.reopened_at IS NULL OR l.reopened_at > %(as_of)s THEN l.reason END,
-       count(*),
-       count(*) FILTER (WHERE r.reopened)
+SELECT s.lost, CASE WHEN s.lost THEN l.stage ELSE v.stage END, CASE WHEN s.lost THEN l.reason END,
+       count(*), count(*) FILTER (WHERE s.reopened)
 FROM opened o
 CROSS JOIN LATERAL (
     SELECT stage FROM rm_stage_visits v
@@ -37,9 +34,10 @@ LEFT JOIN LATERAL (
     ORDER BY l.version DESC LIMIT 1
 ) l ON true
 CROSS JOIN LATERAL (
-    SELECT EXISTS (SELECT 1 FROM rm_losses r WHERE r.opportunity_id = o.opportunity_id
-                   AND r.reopened_at <= %(as_of)s) AS reopened
-) r
+    SELECT l.lost_at IS NOT NULL AND (l.reopened_at IS NULL OR l.reopened_at > %(as_of)s) AS lost,
+           EXISTS (SELECT 1 FROM rm_losses r
+                   WHERE r.opportunity_id = o.opportunity_id AND r.reopened_at <= %(as_of)s) AS reopened
+) s
 GROUP BY 1, 2, 3
 """
 

@@ -15,7 +15,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NotRequired, TypedDict, TypeVar, cast
+from typing import Any, NotRequired, TypeVar, cast
+
+# typing_extensions' TypedDict (pydantic's own dependency): on Python 3.11 pydantic can validate
+# only these, and the contract test validates stored events against the declarations.
+from typing_extensions import TypedDict
 
 # JSON as pydantic writes it: Decimal and datetime fields are strings, tuples are lists.
 
