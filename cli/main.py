@@ -104,7 +104,8 @@ async def main(argv: Sequence[str] | None = None) -> int:
         return _report(err)
     except Exception as err:  # a bug: say so, with the traceback to report it with
         if (task := asyncio.current_task()) is not None and task.cancelling():
-            raise  # the SDK reports a cancelled call as its own error: it is the SIGTERM
+            # The SDK reports a cancelled call as its own error: it is the SIGTERM.
+            raise asyncio.CancelledError from None
         print_error("unexpected error:", f"{type(err).__name__}: {err}", errors)
         traceback.print_exc(file=sys.stderr)
         return UNEXPECTED

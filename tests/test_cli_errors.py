@@ -1,6 +1,8 @@
 """The command line's contract with scripts: an exit code per kind of failure, the message on
 stderr, never a traceback for what a user can cause; `--version`; the installed `dealflow`."""
 
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -123,3 +125,29 @@ def test_the_installed_console_script_runs() -> None:
     assert done.returncode == 2
     assert "not an ISO date" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_worker_cleanly_with_130(
+    dev_server_env: WorkflowEnvironment, database_url: str
+) -> None:
+    env = {
+        **os.environ,
+        "TEMPORAL_ADDRESS": dev_server_env.client.service_client.config.target_host,
+        "TEMPORAL_NAMESPACE": dev_server_env.client.namespace,
+        "DATABASE_URL": database_url,
+    }
+    script = Path(sys.executable).parent / "dealflow"
+    with subprocess.Popen([script, "worker"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True) as worker:
+        assert worker.stderr is not None
+        try:
+            for line in worker.stderr:
+                if "worker running" in line:
+                    break
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=30) == 130
+            rest = worker.stderr.read()
+            assert "worker stopping" in rest
+            assert "Traceback" not in rest
+        finally:
+            worker.kill()
