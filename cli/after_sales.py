@@ -7,7 +7,7 @@ import typer
 
 from cli import render_json
 from cli.common import JsonFlag, build, console, deferred, open_app, parse_amount
-from cli.render_deals import print_relationship
+from cli.render_deals import print_relationship, print_renewal_opened
 from domain.after_sales import CloseRelationship, OpenRenewal, RecordFeedback
 
 aftersales = typer.Typer(help="A won deal's after-sales: revisits, feedback, renewals.", no_args_is_help=True)
@@ -23,7 +23,7 @@ async def show(deal_id: DealId, as_json: JsonFlag = False) -> None:
     async with open_app() as app:
         state = await app.queries.relationship(deal_id)
     if as_json:
-        print(render_json.dumps(state))
+        render_json.print_json(state)
     else:
         print_relationship(state, console)
 
@@ -59,8 +59,7 @@ async def renew(
     cmd = build(OpenRenewal, amount=amount, by=by, note=note)
     async with open_app() as app:
         state = await (await app.deals()).open_renewal(deal_id, cmd)
-    console.print(f"opened renewal {state.renewals[-1]}")
-    print_relationship(state, console)
+    print_renewal_opened(state, console)
 
 
 @aftersales.command(

@@ -26,7 +26,7 @@ Start = Annotated[
 
 def _print(found: SalesBrief, as_json: bool) -> None:
     if as_json:
-        print(render_json.dumps(found))
+        render_json.print_json(found)
     else:
         print_brief(found, console)
 

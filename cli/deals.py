@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from cli.common import build, console, deferred, facts, open_app, parse_amount, parse_fact
-from cli.render_deals import print_state
+from cli.render_deals import print_started, print_state
 from domain.commands import AdvanceStage, LogTouch, MarkLost, OpenOpportunity, Reopen
 from domain.stages import LossReason, Stage
 
@@ -49,7 +49,7 @@ async def start(
     )
     async with open_app() as app:
         await (await app.deals()).open(cmd)
-    console.print(f"started {oid}")
+    print_started(oid, console)
 
 
 @commands.command(

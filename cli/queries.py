@@ -31,7 +31,7 @@ async def show(
     async with open_app() as app:
         state = await app.queries.show(opportunity_id)
     if as_json:
-        print(render_json.dumps(state))
+        render_json.print_json(state)
     else:
         print_state(state, console)
 
@@ -55,7 +55,7 @@ async def list_opportunities(
     async with open_app() as app:
         found = await app.queries.list(stage=stage, owner=owner, pipeline=pipeline)
     if as_json:
-        print(render_json.dumps(found))
+        render_json.print_json(found)
     else:
         print_list(found, console)
 
@@ -69,7 +69,7 @@ async def pipelines(as_json: JsonFlag = False) -> None:
     async with open_app() as app:
         found = app.queries.pipelines()
     if as_json:
-        print(render_json.dumps(found))
+        render_json.print_json(found)
     else:
         print_pipelines(found, console)
 
@@ -84,6 +84,6 @@ async def pending(
     async with open_app() as app:
         found = await app.queries.pending_approvals(approver)
     if as_json:
-        print(render_json.dumps(found))
+        render_json.print_json(found)
     else:
         print_pending(found, console)

@@ -7,7 +7,7 @@ import typer
 
 from cli import render_json
 from cli.common import JsonFlag, console, deferred, errors, open_app, parse_datetime
-from cli.render_deals import print_reconciled
+from cli.render_deals import print_progress, print_reconciled
 
 commands = typer.Typer()
 
@@ -46,10 +46,10 @@ async def reconcile(
             start=start,
             end=end,
             limit=limit,
-            on_progress=lambda n, total: errors.print(f"  {n:,} of {total:,} opportunities checked"),
+            on_progress=lambda n, total: print_progress(n, total, "opportunities checked", errors),
         )
     if as_json:
-        print(render_json.dumps(render_json.reconciled(checks)))
+        render_json.print_json(render_json.reconciled(checks))
     else:
         print_reconciled(checks, console)
     return 1 if any(not c.ok for c in checks) else 0

@@ -1,6 +1,8 @@
 """Everything else the command line shows people: an opportunity, a relationship, the list, the
 approvals desk, the pipelines, stalled deals, reconciliation, the brief's schedule, and errors."""
 
+from pathlib import Path
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -8,7 +10,7 @@ from rich.table import Table
 from app.brief_schedule import ScheduledBrief
 from app.queries import DealSummary
 from app.reconcile import StreamCheck
-from app.reports import StalledReport
+from app.reports import ExportedLog, StalledReport
 from domain.after_sales import RelationshipState
 from domain.opportunity import OpportunityState
 from domain.pipeline import Pipeline
@@ -167,3 +169,27 @@ def print_error(kind: str, message: str, console: Console) -> None:
     """A refusal or an error, its text as written (no markup read into it), never wrapped: a
     script reading stderr gets one line per error."""
     console.print(f"[red]{kind}[/red] {escape(message)}", soft_wrap=True)
+
+
+def print_started(opportunity_id: str, console: Console) -> None:
+    console.print(f"started {escape(opportunity_id)}")
+
+
+def print_renewal_opened(state: RelationshipState, console: Console) -> None:
+    console.print(f"opened renewal {escape(state.renewals[-1])}")
+    print_relationship(state, console)
+
+
+def print_exported(written: ExportedLog, console: Console) -> None:
+    console.print(
+        f"wrote {written.events:,} events of {written.cases:,} opportunities"
+        f" to {written.path} ({written.format})"
+    )
+
+
+def print_chart_written(path: Path, console: Console) -> None:
+    console.print(f"chart written to {path}")
+
+
+def print_progress(done: int, total: int | None, what: str, console: Console) -> None:
+    console.print(f"  {done:,}{f' of {total:,}' if total is not None else ''} {what}")

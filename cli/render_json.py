@@ -22,6 +22,10 @@ def dumps(value: Any) -> str:
     return json.dumps(to_jsonable_python(_in_utc(plain)), indent=2, ensure_ascii=False)
 
 
+def print_json(value: Any) -> None:
+    print(dumps(value))  # plain print: rich would wrap long strings and read brackets as markup
+
+
 def _in_utc(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

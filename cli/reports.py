@@ -11,7 +11,7 @@ from app.reports import report_period
 from cli import render_json
 from cli.common import JsonFlag, PipelineOption, console, deferred, errors, open_app, parse_datetime
 from cli.render import print_sales_report
-from cli.render_deals import print_stalled
+from cli.render_deals import print_chart_written, print_exported, print_progress, print_stalled
 from reports.event_log import FORMATS
 
 commands = typer.Typer()
@@ -59,14 +59,14 @@ async def _report(
     async with open_app() as app:
         report = await app.reports.sales_report(period, pipeline)
     if as_json:
-        print(render_json.dumps(render_json.sales_report(report)))
+        render_json.print_json(render_json.sales_report(report))
     else:
         print_sales_report(report, console)
     if chart:
         from cli.chart import render_chart  # matplotlib loads only when asked for
 
         written = render_chart(report.cycle_times, report.pipeline, chart)
-        errors.print(f"chart written to {written}")
+        print_chart_written(written, errors)
 
 
 _EXAMPLE = "Example: dealflow {} --pipeline software --from 2026-01-01 --to 2026-07-01 --chart report.png"
@@ -88,7 +88,7 @@ async def stalled(
     async with open_app() as app:
         report = await app.reports.stalled(as_of)
     if as_json:
-        print(render_json.dumps(render_json.stalled(report)))
+        render_json.print_json(render_json.stalled(report))
     else:
         print_stalled(report, console)
 
@@ -124,8 +124,6 @@ async def export(
             pipeline=pipeline,
             start=start,
             end=end,
-            on_progress=lambda n: errors.print(f"  {n:,} events"),
+            on_progress=lambda n: print_progress(n, None, "events", errors),
         )
-    errors.print(
-        f"wrote {written.events:,} events of {written.cases:,} opportunities to {out} ({written.format})"
-    )
+    print_exported(written, errors)  # the file is the result: stdout stays free

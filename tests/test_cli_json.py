@@ -6,6 +6,7 @@ import json
 import re
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -116,3 +117,13 @@ async def test_brief_compile_answers_in_seconds(capsys: pytest.CaptureFixture[st
     shown = json.loads(await cli(["brief", "show", "--json"], capsys))
     assert shown["start"] == brief["start"]
     assert UTC_Z.match(shown["compiled_at"])
+
+
+@pytest.mark.usefixtures("cli_env")
+async def test_export_writes_the_file_and_names_a_bad_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert await cli(["export", str(tmp_path / "stages.csv")], capsys) == ""  # the file is the result
+    assert (tmp_path / "stages.csv").read_text().startswith("case_id,activity,timestamp")
+    await cli(["export", str(tmp_path / "stages.txt")], capsys, code=2)
+    await cli(["export", str(tmp_path / "no-such-dir" / "stages.csv")], capsys, code=2)
