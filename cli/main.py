@@ -5,7 +5,9 @@ command line as a coroutine returning the exit code, for callers already in an e
 """
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -144,4 +146,12 @@ def run(argv: Sequence[str] | None = None) -> None:
         code = asyncio.run(_main_until_sigterm(argv))
     except (asyncio.CancelledError, KeyboardInterrupt):
         code = INTERRUPTED
-    sys.exit(code)
+    # Every context has closed by now (worker, connections, embedded servers). Skip the
+    # interpreter's teardown: the Temporal SDK's Rust threads can race it and abort the process
+    # (SIGABRT, "PyGILState_Release ... finalizing": temporalio/sdk-python#300), which would turn
+    # any exit code into -6.
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # e.g. `dealflow list | head` closed the pipe
+            stream.flush()
+    os._exit(code)

@@ -141,9 +141,13 @@ def test_sigterm_stops_the_worker_cleanly_with_130(
     with subprocess.Popen([script, "worker"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True) as worker:
         assert worker.stderr is not None
         try:
+            seen = []
             for line in worker.stderr:
                 if "worker running" in line:
                     break
+                seen.append(line)
+            else:
+                pytest.fail(f"the worker exited with {worker.wait()} before running: {''.join(seen)}")
             worker.send_signal(signal.SIGTERM)
             assert worker.wait(timeout=30) == 130
             rest = worker.stderr.read()
