@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) starter.py demo
+	$(VENV)/bin/dealflow demo
 
 test: $(STAMP)
 	$(PY) -m pytest -q
@@ -28,7 +28,7 @@ typecheck: $(STAMP)
 check: lint typecheck test
 
 worker: $(STAMP)
-	$(PY) worker.py
+	$(VENV)/bin/dealflow worker
 
 # Every benchmark in one run (a few minutes); bench-full: the documented size, updates BENCHMARKS.md.
 bench: $(STAMP)

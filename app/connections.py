@@ -20,6 +20,7 @@ from app.deal_client import DealClient
 from app.errors import BadInput, Unreachable
 from domain.pipeline import PipelineCatalog, PipelineConfigError, load_catalog
 from reports.projector import Projector
+from runtime.databases import database_on
 from runtime.embedded import DEV_SERVER_PORT, embedded_postgres
 from runtime.settings import Settings
 from runtime.temporal_client import connect
@@ -62,7 +63,7 @@ class Connections:
                     url = await asyncio.to_thread(
                         self._stack.enter_context, embedded_postgres(self.settings.data_dir)
                     )
-                self._store = await _open_store(url)
+                self._store = await _open_store(url, self.settings.database)
                 self._stack.push_async_callback(self._store.close)
             return self._store
 
@@ -107,7 +108,7 @@ async def _connect_temporal(settings: Settings) -> Client:
         raise Unreachable("Temporal", address, detail, hint) from None
 
 
-async def _open_store(url: str) -> EventStore:
+async def _open_store(url: str, database: str | None) -> EventStore:
     try:
         params = conninfo_to_dict(url)
     except psycopg.ProgrammingError as err:
@@ -123,6 +124,11 @@ async def _open_store(url: str) -> EventStore:
         raise BadInput(f"DATABASE_URL: {_first_line(err)}") from None
     except psycopg.OperationalError as err:
         raise Unreachable("PostgreSQL", where, _first_line(err)) from None
+    if database:  # DEALFLOW_DATABASE: a database of its own on that server
+        try:
+            url = await database_on(url, database)
+        except psycopg.Error as err:
+            raise BadInput(f"DEALFLOW_DATABASE={database}: {_first_line(err)}") from None
     return await EventStore.open(url, max_size=_POOL_SIZE)
 
 

@@ -13,7 +13,9 @@ from reports.approvals import ApprovalReport, approval_report
 from reports.cycle_times import CycleTimeReport, cycle_time_report
 from reports.event_log import FORMATS, stage_moves, write_log
 from reports.funnel import PipelineMetrics, pipeline_metrics
+from reports.outcomes import Outcomes, outcomes
 from reports.period import Period
+from reports.period_summary import PeriodSummary, period_summary
 from reports.sales_brief import compile_brief
 from reports.stalled import Escalations, StalledDeal, escalations, stalled_deals
 from store.briefs import save_brief, stored_briefs
@@ -28,6 +30,7 @@ class SalesReport:
     cycle_times: CycleTimeReport
     pipeline: PipelineMetrics
     approvals: ApprovalReport
+    currency: str  # of the amounts (the pipeline's; "mixed" when pipelines of several are summed)
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,19 @@ class Reports:
                 cycle_times=await cycle_time_report(conn, period, pipeline),
                 pipeline=await pipeline_metrics(conn, catalog, period, pipeline),
                 approvals=await approval_report(conn, period, pipeline),
+                currency=catalog.currency(pipeline),
             )
+
+    async def outcomes(self, period: Period, pipeline: str | None = None) -> Outcomes:
+        """Where the opportunities opened in the period stand at its as-of date."""
+        async with self._c.read_models() as conn:
+            return await outcomes(conn, period, pipeline)
+
+    async def engine_activity(self, period: Period) -> tuple[PeriodSummary, list[Escalations]]:
+        """What the engine did beside the moves, over every pipeline: reminders, escalations (per
+        rep and stage), failed clause checks, after-sales."""
+        async with self._c.read_models() as conn:
+            return await period_summary(conn, period), await escalations(conn, period)
 
     async def stalled(self, as_of: datetime | None = None) -> StalledReport:
         as_of = as_of or datetime.now(UTC)

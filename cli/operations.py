@@ -33,7 +33,18 @@ async def demo(
 ) -> None:
     """Simulate a sales team's months through real workflows (time-skipping Temporal) and print
     the report."""
-    from demo.run import run_demo  # the demo's planner and driver load only for the demo
+    # the demo's planner and driver load only for the demo
+    from cli.render_demo import DemoScreen, print_demo
+    from demo.run import run_demo
 
     async with open_app() as app:
-        await run_demo(app.settings, app.catalog, console, opportunities=opportunities, seed=seed)
+        with DemoScreen(console) as screen:
+            result = await run_demo(
+                app.settings,
+                app.catalog,
+                opportunities=opportunities,
+                seed=seed,
+                on_start=screen.on_start,
+                on_moves=screen.on_moves,
+            )
+    print_demo(result, console)

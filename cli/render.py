@@ -31,7 +31,7 @@ def won_per_rep(report: CycleTimeReport, reps: list[str]) -> dict[str, int]:
 
 def print_sales_report(report: SalesReport, console: Console) -> None:
     print_report(report.cycle_times, console)
-    print_pipeline(report.pipeline, console)
+    print_pipeline(report.pipeline, console, report.currency)
     print_approvals(report.approvals, console)
 
 
@@ -156,7 +156,7 @@ def print_brief(brief: SalesBrief, console: Console) -> None:
         console.print("new customers: " + ", ".join(brief.new_customers))
 
 
-def print_pipeline(metrics: PipelineMetrics, console: Console) -> None:
+def print_pipeline(metrics: PipelineMetrics, console: Console, currency: str) -> None:
     funnel = Table("stage", "entered", "moved on", "conversion", title="funnel (entered in the period)")
     for step in metrics.funnel:
         share = f"{step.conversion:.0%}" if step.conversion is not None else "—"
@@ -169,5 +169,5 @@ def print_pipeline(metrics: PipelineMetrics, console: Console) -> None:
     )
     console.print(
         f"forecast (amount x stage win probability, open at the as-of date): {metrics.forecast:,.0f}"
-        f" of {metrics.pipeline_value:,.0f} in the pipeline"
+        f" {currency} of {metrics.pipeline_value:,.0f} {currency} in the pipeline"
     )

@@ -52,6 +52,7 @@ def sales_report(report: SalesReport) -> dict[str, Any]:
         "open_by_stage": dict(metrics.open_by_stage),
         "forecast": metrics.forecast,
         "pipeline_value": metrics.pipeline_value,
+        "currency": report.currency,
         "approvals": {**dataclasses.asdict(approvals), "escalation_rate": approvals.escalation_rate},
     }
 

@@ -73,6 +73,13 @@ class PipelineCatalog(BaseModel):
                 "unknown-pipeline", f"no pipeline {pipeline_id!r} is configured (known: {known})"
             ) from None
 
+    def currency(self, pipeline_id: str | None = None) -> str:
+        """The currency of one pipeline's amounts, or of all of them ("mixed" when they differ)."""
+        if pipeline_id is not None:
+            return self.get(pipeline_id).currency
+        currencies = {p.currency for p in self.pipelines.values()}
+        return currencies.pop() if len(currencies) == 1 else "mixed"
+
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], source: str = "<config>") -> "PipelineCatalog":
         raw = data.get("pipelines")
@@ -85,6 +92,8 @@ class PipelineCatalog(BaseModel):
         try:
             pipelines = {}
             for pid, body in raw.items():
+                if not isinstance(body, Mapping):
+                    raise PipelineConfigError(f"{source}: pipelines.{pid} must be a table, not {body!r}")
                 if isinstance(body.get("approvals"), Mapping):  # the people directory is shared
                     body = {**body, "approvals": {"approvers": people, **body["approvals"]}}
                 if isinstance(body.get("follow_up"), Mapping):  # so is who manages whom

@@ -157,6 +157,8 @@ def laggards(report: CycleTimeReport) -> list[Laggard]:
             if stage in SALES_CYCLE_STAGES and b.team is not None and rep in b.by_rep
         }
         worst = max(excess, key=excess.__getitem__, default=None)
+        if worst is not None and excess[worst] <= 0:
+            worst = None  # slower overall, yet no slower than the team per visit of any one stage
         found.append(
             Laggard(rep, stats.mean, cycle.team.mean, worst, excess.get(worst, 0.0) if worst else 0.0)
         )

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from runtime.binaries import find_binary
+from runtime.databases import database_on
 from runtime.search_attributes_setup import cli_flags
 from runtime.settings import Settings
 
@@ -134,6 +135,8 @@ async def endpoints(settings: Settings, *, temporal: bool = True) -> AsyncIterat
         database_url = settings.database_url
         if database_url is None:
             database_url = await asyncio.to_thread(stack.enter_context, embedded_postgres(settings.data_dir))
+        if settings.database:
+            database_url = await database_on(database_url, settings.database)
         web_ui = None
         address = settings.temporal_address or f"localhost:{DEV_SERVER_PORT}"
         if temporal and settings.temporal_address is None:

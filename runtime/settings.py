@@ -28,6 +28,9 @@ class Settings(BaseSettings):
         "default", validation_alias=_env("TEMPORAL_NAMESPACE", "temporal_namespace")
     )
     database_url: str | None = Field(None, validation_alias=_env("DATABASE_URL", "database_url"))
+    # A database of its own on that server (created if missing), e.g. the demo's `dealflow_demo`;
+    # by default the one DATABASE_URL names, or `postgres` on the embedded server.
+    database: str | None = Field(None, validation_alias=_env("DEALFLOW_DATABASE", "database"))
     data_dir: Path = Field(Path(".dealflow"), validation_alias=_env("DEALFLOW_DATA_DIR", "data_dir"))
     pipelines_file: Path | None = Field(None, validation_alias=_env("DEALFLOW_PIPELINES", "pipelines_file"))
     # Not read from the environment: the worker and every client must agree on it.
