@@ -35,8 +35,9 @@ AsOf = Annotated[
 ]
 
 
-def _png(path: Path | None) -> Path | None:
-    if path is not None and (path.suffix.lower() != ".png" or not path.parent.is_dir()):
+def _png(text: str) -> Path:
+    path = Path(text)
+    if path.suffix.lower() != ".png" or not path.parent.is_dir():
         raise typer.BadParameter(f"needs a .png file in an existing directory, got {path}")
     return path
 

@@ -57,7 +57,7 @@ def walk_env(tmp_path: Path, temporal_address: str) -> dict[str, str]:
         "TEMPORAL_ADDRESS": temporal_address,
         "DEALFLOW_DATA_DIR": str(tmp_path / "data"),
         "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{env.get('PATH', '')}",
-        "COLUMNS": "160",  # rich tables as wide as the README shows them
+        "COLUMNS": "250",  # no line of the output wrapped
         "NO_COLOR": "1",
     }
     return env
@@ -117,15 +117,15 @@ async def test_every_readme_step_works_as_written(
 
 
 def _start(step: Command, env: dict[str, str], cwd: Path) -> "subprocess.Popen[bytes]":
-    log = (cwd / "worker.log").open("ab")
-    proc = subprocess.Popen(
-        ["bash", "-c", f"exec {_shell(step.text)}"],
-        env=env,
-        cwd=cwd,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # make and the worker it runs stop together
-    )
+    with (cwd / "worker.log").open("ab") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            ["bash", "-c", f"exec {_shell(step.text)}"],
+            env=env,
+            cwd=cwd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # make and the worker it runs stop together
+        )
     deadline = 60.0
     while deadline > 0 and b"worker running" not in (cwd / "worker.log").read_bytes():
         assert proc.poll() is None, (cwd / "worker.log").read_text()
