@@ -21,8 +21,8 @@ from temporalio.service import RPCError, RPCStatusCode
 from app.connections import Connections
 from app.errors import BadInput
 from domain.after_sales import relationship_id
-from domain.events import DomainEvent, event_from_json
-from store.event_store import EventStore
+from domain.events import DomainEvent
+from store.event_store import EventStore, StoredRow
 from workflows.messages import APPEND_EVENTS, EventBatch
 
 
@@ -83,40 +83,23 @@ def _describe(event: DomainEvent) -> str:
     return f"v{event.version} {event.type} {event.event_id}"
 
 
-@dataclass(frozen=True)
-class _Row:
-    """A stored row: its key columns, and the event its payload holds."""
-
-    version: int
-    event_id: str
-    type: str
-    event: DomainEvent
-
-    def describe(self) -> str:
-        return f"v{self.version} {self.type} {self.event_id}"
-
-    def holds(self, event: DomainEvent) -> bool:
-        return (self.version, self.event_id, self.type, self.event) == (
-            event.version,
-            event.event_id,
-            event.type,
-            event,
-        )
+def _holds(row: StoredRow, event: DomainEvent) -> bool:
+    """Whether a stored row (its key columns and its payload) is exactly the emitted event."""
+    return (row.version, row.event_id, row.type, row.event) == (
+        event.version,
+        event.event_id,
+        event.type,
+        event,
+    )
 
 
-async def _stored(store: EventStore, stream: str) -> dict[int, _Row]:
-    async with store.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT version, event_id, type, payload::text FROM events WHERE stream_id = %s",
-            (stream,),
-        )
-        rows = await cur.fetchall()
-    return {int(v): _Row(int(v), str(i), str(t), event_from_json(str(p))) for v, i, t, p in rows}  # type: ignore[call-overload]
+def _describe_row(row: StoredRow) -> str:
+    return f"v{row.version} {row.type} {row.event_id}"
 
 
 async def check_stream(client: Client, store: EventStore, stream: str) -> StreamCheck:
     check = StreamCheck(stream)
-    stored = await _stored(store, stream)
+    stored = {row.version: row for row in await store.read_stream_rows(stream)}
     check.stored = len(stored)
     try:
         emitted, check.in_flight, check.runs = await emitted_events(client, stream)
@@ -130,9 +113,9 @@ async def check_stream(client: Client, store: EventStore, stream: str) -> Stream
         kept = stored.get(version)
         if kept is None:
             check.missing.append(_describe(event))
-        elif not kept.holds(event):
-            check.differing.append(f"{_describe(event)} emitted, {kept.describe()} stored")
-    check.extra = [row.describe() for v, row in sorted(stored.items()) if v not in emitted]
+        elif not _holds(kept, event):
+            check.differing.append(f"{_describe(event)} emitted, {_describe_row(kept)} stored")
+    check.extra = [_describe_row(row) for v, row in sorted(stored.items()) if v not in emitted]
     return check
 
 
@@ -145,17 +128,6 @@ async def reconcile(client: Client, store: EventStore, opportunity_ids: Iterable
         if relationship.stored or relationship.problem is None:  # either side knows of one
             checks.append(relationship)
     return checks
-
-
-async def opened_between(store: EventStore, start: datetime, end: datetime | None, limit: int) -> list[str]:
-    """The ids of the opportunities opened in [start, end), oldest first, at most `limit`."""
-    async with store.pool.connection() as conn:
-        cur = await conn.execute(
-            "SELECT stream_id FROM events WHERE type = 'OpportunityOpened' AND occurred_at >= %s"
-            " AND (%s::timestamptz IS NULL OR occurred_at < %s) ORDER BY occurred_at LIMIT %s",
-            (start, end, end, limit),
-        )
-        return [str(row[0]) for row in await cur.fetchall()]
 
 
 class Reconciliation:
@@ -180,7 +152,7 @@ class Reconciliation:
         if start is not None and end is not None and start >= end:
             raise BadInput("the start must be before the end")
         client, store = await self._c.temporal(), await self._c.store()
-        chosen = list(ids) + (await opened_between(store, start, end, limit) if start is not None else [])
+        chosen = list(ids) + (await store.streams_opened(start, end, limit) if start is not None else [])
         checks: list[StreamCheck] = []
         for n, oid in enumerate(chosen, start=1):
             checks += await reconcile(client, store, [oid])

@@ -7,6 +7,7 @@ which makes the append activity safe to retry. Appending a *different* event at 
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from psycopg import AsyncConnection
 from psycopg.rows import tuple_row
@@ -50,6 +51,14 @@ RETURNING stream_id, version
 
 class EventConflictError(Exception):
     """A different event already holds this (stream_id, version)."""
+
+
+@dataclass(frozen=True)
+class StoredRow:
+    version: int
+    event_id: str
+    type: str
+    event: DomainEvent
 
 
 @dataclass(frozen=True)
@@ -149,6 +158,28 @@ class EventStore:
                 (stream_id,),
             )
             return [event_from_json(str(r[0])) for r in await cur.fetchall()]
+
+    async def read_stream_rows(self, stream_id: str) -> list[StoredRow]:
+        """A stream as its rows hold it: the key columns beside the event they carry (which a
+        reconciliation compares, since a row's columns could disagree with its payload)."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT version, event_id, type, payload::text FROM events WHERE stream_id = %s"
+                " ORDER BY version",
+                (stream_id,),
+            )
+            rows = await cur.fetchall()
+        return [StoredRow(int(v), str(i), str(t), event_from_json(str(p))) for v, i, t, p in rows]  # type: ignore[call-overload]
+
+    async def streams_opened(self, start: datetime, end: datetime | None, limit: int) -> list[str]:
+        """The opportunities opened in [start, end), oldest first, at most `limit`."""
+        async with self._pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT stream_id FROM events WHERE type = 'OpportunityOpened' AND occurred_at >= %s"
+                " AND (%s::timestamptz IS NULL OR occurred_at < %s) ORDER BY occurred_at LIMIT %s",
+                (start, end, end, limit),
+            )
+            return [str(row[0]) for row in await cur.fetchall()]
 
     async def stream_versions(self, stream_ids: Sequence[str]) -> dict[str, list[int]]:
         """The stored versions of each stream, in order (for checks that nothing is missing or doubled)."""
