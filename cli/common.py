@@ -102,3 +102,14 @@ def facts(texts: list[str] | None) -> dict[str, str]:
 # Options several commands share, spelled once.
 JsonFlag = Annotated[bool, typer.Option("--json", help="machine-readable output on stdout")]
 PipelineOption = Annotated[str | None, typer.Option(help="one pipeline (default: all)")]
+# Opportunities chosen by when they were opened (reconcile, export).
+OpenedFrom = Annotated[
+    datetime | None,
+    typer.Option("--from", parser=parse_datetime, metavar="DATE", help="opportunities opened from this day"),
+]
+OpenedTo = Annotated[
+    datetime | None,
+    typer.Option(
+        "--to", parser=parse_datetime, metavar="DATE", help="... and before this one (default: now)"
+    ),
+]

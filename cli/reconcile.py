@@ -1,12 +1,11 @@
 """`dealflow reconcile`: check that the event store holds exactly what the workflows emitted."""
 
-from datetime import datetime
 from typing import Annotated
 
 import typer
 
 from cli import render_json
-from cli.common import JsonFlag, console, deferred, errors, open_app, parse_datetime
+from cli.common import JsonFlag, OpenedFrom, OpenedTo, console, deferred, errors, open_app
 from cli.render_deals import print_progress, print_reconciled
 
 commands = typer.Typer()
@@ -22,18 +21,8 @@ async def reconcile(
         list[str] | None,
         typer.Argument(metavar="[ID]...", help="opportunity ids (or choose them with --from)"),
     ] = None,
-    start: Annotated[
-        datetime | None,
-        typer.Option(
-            "--from", parser=parse_datetime, metavar="DATE", help="opportunities opened from this day"
-        ),
-    ] = None,
-    end: Annotated[
-        datetime | None,
-        typer.Option(
-            "--to", parser=parse_datetime, metavar="DATE", help="... and before this one (default: now)"
-        ),
-    ] = None,
+    start: OpenedFrom = None,
+    end: OpenedTo = None,
     limit: Annotated[int, typer.Option(help="at most this many opportunities")] = 1000,
     as_json: JsonFlag = False,
 ) -> int:

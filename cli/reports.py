@@ -9,7 +9,17 @@ import typer
 
 from app.reports import report_period
 from cli import render_json
-from cli.common import JsonFlag, PipelineOption, console, deferred, errors, open_app, parse_datetime
+from cli.common import (
+    JsonFlag,
+    OpenedFrom,
+    OpenedTo,
+    PipelineOption,
+    console,
+    deferred,
+    errors,
+    open_app,
+    parse_datetime,
+)
 from cli.render import print_sales_report
 from cli.render_deals import print_chart_written, print_exported, print_progress, print_stalled
 from reports.event_log import FORMATS
@@ -106,16 +116,8 @@ async def export(
         typer.Option("--format", metavar="|".join(FORMATS), help="default: from the file's suffix"),
     ] = None,
     pipeline: PipelineOption = None,
-    start: Annotated[
-        datetime | None,
-        typer.Option(
-            "--from", parser=parse_datetime, metavar="DATE", help="opportunities opened from this day"
-        ),
-    ] = None,
-    end: Annotated[
-        datetime | None,
-        typer.Option("--to", parser=parse_datetime, metavar="DATE", help="... and before this one"),
-    ] = None,
+    start: OpenedFrom = None,
+    end: OpenedTo = None,
 ) -> None:
     """The stage log as an event log for process mining (pm4py, ProM, Disco): CSV or XES."""
     async with open_app() as app:
