@@ -38,8 +38,9 @@ EPILOG = """\
 | 130 | interrupted (Ctrl-C, SIGTERM) |
 
 Servers: `TEMPORAL_ADDRESS` (default: the dev server `dealflow worker` runs on localhost:7233),
-`TEMPORAL_NAMESPACE`, `DATABASE_URL` (default: embedded PostgreSQL under `DEALFLOW_DATA_DIR`);
-`DEALFLOW_PIPELINES` names your own pipeline file.
+`TEMPORAL_NAMESPACE`, `DATABASE_URL` (default: embedded PostgreSQL under `DEALFLOW_DATA_DIR`),
+`DEALFLOW_DATABASE` (a database of its own on that server); `DEALFLOW_PIPELINES` names your own
+pipeline file.
 """
 
 app = typer.Typer(
