@@ -254,6 +254,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX rm_renewals_opened ON rm_renewals (opened_at);
     """,
+    """
+    -- Every pipeline version a deal ever used, by the hash of its canonical JSON: the worker pins
+    -- the exact rules at a deal's start (store/pipeline_versions.py).
+    CREATE TABLE pipeline_versions (
+        hash            text        PRIMARY KEY,
+        pipeline_id     text        NOT NULL,
+        body            jsonb       NOT NULL,
+        first_seen      timestamptz NOT NULL DEFAULT clock_timestamp()
+    );
+    CREATE INDEX pipeline_versions_pipeline ON pipeline_versions (pipeline_id, first_seen);
+    """,
 )
 
 # Any constant will do: it names the lock that serialises migrations across processes.
