@@ -36,6 +36,19 @@ from domain.after_sales_state import (
 from domain.commands import Command
 from domain.errors import RuleViolation
 from domain.events import DomainEvent, EventMeta, StreamWriter, envelope
+from domain.inputs import (
+    DEFAULT_BOUNDS,
+    NAME,
+    NOTE,
+    RELATIONSHIP_SUFFIX,
+    RENEWAL_INFIX,
+    AmountBounds,
+    check_opportunity_id,
+    check_person,
+    clean_amount,
+    clean_text,
+    shown,
+)
 
 __all__ = [
     "RELATIONSHIP",
@@ -122,11 +135,11 @@ class CloseRelationship(Command):
 
 
 def relationship_id(deal_id: str) -> str:
-    return f"{deal_id}.after-sales"
+    return f"{deal_id}{RELATIONSHIP_SUFFIX}"
 
 
 def renewal_id(state: RelationshipState) -> str:
-    return f"{state.deal_id}-renewal-{len(state.renewals) + 1}"
+    return f"{state.deal_id}{RENEWAL_INFIX}{len(state.renewals) + 1}"
 
 
 # --- decisions ---------------------------------------------------------------------------------
@@ -163,9 +176,10 @@ def _require_open(state: RelationshipState) -> None:
 def decide_feedback(state: RelationshipState, cmd: RecordFeedback, meta: EventMeta) -> FeedbackRecorded:
     _require_open(state)
     if not 1 <= cmd.score <= 5:
-        raise RuleViolation("feedback-score", f"a feedback score is 1 to 5, got {cmd.score}")
+        raise RuleViolation("feedback-score", f"a feedback score is 1 to 5, got {shown(cmd.score)}")
     if not cmd.by.strip():
         raise RuleViolation("feedback-recorded", "say who took the feedback (by)")
+    by, comment = check_person(cmd.by, "by"), clean_text(cmd.comment, "comment", NOTE)
     if not state.revisits:
         raise RuleViolation("revisit-due", "no revisit has come due yet: feedback belongs to a revisit")
     number = cmd.revisit if cmd.revisit is not None else state.revisits[-1].number
@@ -180,30 +194,37 @@ def decide_feedback(state: RelationshipState, cmd: RecordFeedback, meta: EventMe
         **envelope(state.relationship_id, state.version + 1, meta),
         number=number,
         score=cmd.score,
-        comment=cmd.comment,
-        by=cmd.by,
+        comment=comment,
+        by=by,
     )
 
 
-def decide_renewal(state: RelationshipState, cmd: OpenRenewal, meta: EventMeta) -> RenewalOpened:
+def decide_renewal(
+    state: RelationshipState, cmd: OpenRenewal, meta: EventMeta, bounds: AmountBounds = DEFAULT_BOUNDS
+) -> RenewalOpened:
+    """`bounds` are the deal's pipeline's (`Pipeline.amount_bounds`): the renewal opens in it."""
     _require_open(state)
-    if not cmd.amount.is_finite() or cmd.amount < 0:
-        raise RuleViolation("amount-not-negative", f"amount must be a finite number >= 0, got {cmd.amount}")
+    amount = clean_amount(cmd.amount, "amount", bounds)
     if not cmd.by.strip():
         raise RuleViolation("renewal-recorded", "say who found the renewal (by)")
+    by, note = check_person(cmd.by, "by"), clean_text(cmd.note, "note", NOTE)
+    new_id = renewal_id(state)
+    check_opportunity_id(new_id, state.deal_id)  # a chain of renewals may grow past an id's length
     return RenewalOpened(
         **envelope(state.relationship_id, state.version + 1, meta),
-        renewal_id=renewal_id(state),
-        amount=cmd.amount,
-        by=cmd.by,
-        note=cmd.note,
+        renewal_id=new_id,
+        amount=amount,
+        by=by,
+        note=note,
     )
 
 
 def decide_close(state: RelationshipState, cmd: CloseRelationship, meta: EventMeta) -> RelationshipClosed:
     _require_open(state)
-    if not cmd.reason.strip() or not cmd.by.strip():
+    reason = clean_text(cmd.reason, "reason", NAME)
+    if not reason or not cmd.by.strip():
         raise RuleViolation("close-recorded", "closing a relationship needs a reason and who closed it")
+    by = check_person(cmd.by, "by")
     return RelationshipClosed(
-        **envelope(state.relationship_id, state.version + 1, meta), reason=cmd.reason, by=cmd.by
+        **envelope(state.relationship_id, state.version + 1, meta), reason=reason, by=by
     )

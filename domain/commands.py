@@ -1,13 +1,19 @@
 """What callers ask of the domain. Every command is a frozen model that refuses unknown fields;
 the opportunity's are here, checked by the rules in `domain.opportunity`, `negotiation` and
 `follow_up`; the relationship's are in `domain.after_sales`.
+
+The models take any text and any finite number: the rules (and `domain.inputs`) refuse what is
+out of bounds by name, and a recorded history always decodes. The one exception is text that
+cannot be sent at all (lone surrogates, e.g. undecodable bytes on a command line): refused here,
+with the rule's name in the message, since no payload could carry it to a rule.
 """
 
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.contracts import Contract
+from domain.inputs import refuse_surrogates
 from domain.stages import LossReason, Stage
 
 
@@ -15,6 +21,11 @@ class Command(BaseModel):
     """The base of every command, the after-sales ones included."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="after")
+    def _encodable(self) -> "Command":
+        refuse_surrogates(self)
+        return self
 
 
 class OpenOpportunity(Command):

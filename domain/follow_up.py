@@ -9,6 +9,7 @@ from domain.commands import LogTouch
 from domain.errors import RuleViolation
 from domain.events import DomainEvent, EventMeta, StallEscalated, StallReminded, TouchLogged, envelope
 from domain.follow_up_policy import FollowUpPolicy
+from domain.inputs import LABEL, NOTE, check_person, clean_text
 from domain.opportunity_state import OpportunityState
 from domain.pipeline import Pipeline
 
@@ -37,9 +38,11 @@ def decide_stall(
 
 
 def decide_touch(state: OpportunityState, cmd: LogTouch, meta: EventMeta) -> list[DomainEvent]:
-    if not cmd.kind.strip() or not cmd.by.strip():
+    kind = clean_text(cmd.kind, "kind", LABEL)
+    if not kind or not cmd.by.strip():
         raise RuleViolation(
             "touch-recorded", "a logged activity needs a kind (call, visit, mail…) and who did it"
         )
+    by, note = check_person(cmd.by, "by"), clean_text(cmd.note, "note", NOTE)
     head = envelope(state.opportunity_id, state.version + 1, meta)
-    return [TouchLogged(**head, kind=cmd.kind, note=cmd.note, by=cmd.by, stage=state.stage)]
+    return [TouchLogged(**head, kind=kind, note=note, by=by, stage=state.stage)]

@@ -16,7 +16,7 @@ from domain.approvals import (
     vote_outcome,
 )
 from domain.commands import DecideContract, DecideDiscount, RequestDiscount, SubmitContract
-from domain.contracts import ClauseFailure, ContractPolicy, ReviewStatus
+from domain.contracts import ClauseFailure, Contract, ContractPolicy, ReviewStatus
 from domain.errors import RuleViolation
 from domain.events import (
     ContractChecked,
@@ -33,6 +33,16 @@ from domain.events import (
     LegalReviewEscalated,
     LegalReviewExpired,
     StreamWriter,
+)
+from domain.inputs import (
+    NOTE,
+    AmountBounds,
+    check_days,
+    check_id,
+    check_person,
+    clean_amount,
+    clean_percent,
+    clean_text,
 )
 from domain.opportunity_state import OpportunityState
 from domain.pipeline import Pipeline
@@ -83,7 +93,9 @@ def decide_discount_request(
 ) -> list[DomainEvent]:
     policy = _policy(pipeline)
     _require_open(state, "request a discount", DISCOUNT_STAGES)
-    level = check_request(policy, cmd.discount, state.amount)
+    discount = clean_percent(cmd.discount, "discount", zero_allowed=False)
+    comment = clean_text(cmd.comment, "comment", NOTE)
+    level = check_request(policy, discount, state.amount)
     current = state.discount_request
     supersedes = current.request_id if current and current.status is RequestStatus.PENDING else None
     out = StreamWriter(state.opportunity_id, state.version, meta)
@@ -91,19 +103,19 @@ def decide_discount_request(
     out.add(
         DiscountRequested,
         request_id=meta.event_id,
-        discount=cmd.discount,
+        discount=discount,
         amount=state.amount,
         level=level,
         level_name=name,
         supersedes=supersedes,
-        comment=cmd.comment,
-        **_routing(policy, level, cmd.discount, state.owner, meta),
+        comment=comment,
+        **_routing(policy, level, discount, state.owner, meta),
     )
     if level is None:  # within the owner's own authority
         out.add(
             DiscountApproved,
             request_id=meta.event_id,
-            discount=cmd.discount,
+            discount=discount,
             level=None,
             level_name=name,
             approvers=(state.owner,),
@@ -115,11 +127,13 @@ def decide_discount_vote(
     state: OpportunityState, pipeline: Pipeline, cmd: DecideDiscount, meta: EventMeta
 ) -> list[DomainEvent]:
     policy = _policy(pipeline)
+    name = check_person(cmd.approver, "approver")
+    comment = clean_text(cmd.comment, "comment", NOTE)
     request = state.discount_request
-    approver = check_vote(policy, request, state.owner, cmd.approver)
+    approver = check_vote(policy, request, state.owner, name)
     assert request is not None  # check_vote guarantees it
     assert request.level is not None
-    level, name = request.level, _level_name(policy, request.level)
+    level, level_name = request.level, _level_name(policy, request.level)
     out = StreamWriter(state.opportunity_id, state.version, meta)
     out.add(
         DiscountVoted,
@@ -127,9 +141,9 @@ def decide_discount_vote(
         approver=approver.name,
         role=approver.role,
         approve=cmd.approve,
-        comment=cmd.comment,
+        comment=comment,
         level=level,
-        level_name=name,
+        level_name=level_name,
     )
     after = request.model_copy(update={"votes": {**request.votes, approver.name: cmd.approve}})
     outcome = vote_outcome(policy, after, state.owner)
@@ -140,7 +154,7 @@ def decide_discount_vote(
             request_id=request.request_id,
             discount=request.discount,
             level=level,
-            level_name=name,
+            level_name=level_name,
             approvers=approvers,
         )
     elif outcome is RequestStatus.REJECTED:
@@ -148,9 +162,9 @@ def decide_discount_vote(
             DiscountRejected,
             request_id=request.request_id,
             level=level,
-            level_name=name,
+            level_name=level_name,
             approver=approver.name,
-            comment=cmd.comment,
+            comment=comment,
         )
     return out.events
 
@@ -208,11 +222,22 @@ def decide_contract_submit(
         raise RuleViolation(
             "contract-signed", f"contract {review.contract.contract_id} is already signed off"
         )
-    if cmd.contract.total < 0 or cmd.contract.payment_terms_days < 0:
-        raise RuleViolation("amount-not-negative", "contract total and payment terms must not be negative")
+    contract = clean_contract(cmd.contract, pipeline.amount_bounds)
     out = StreamWriter(state.opportunity_id, state.version, meta)
-    out.add(ContractSubmitted, contract=cmd.contract)
+    out.add(ContractSubmitted, contract=contract)
     return out.events
+
+
+def clean_contract(contract: Contract, bounds: AmountBounds) -> Contract:
+    """The contract as the event records it: an id, bounded figures (`domain.inputs`)."""
+    cap = contract.liability_cap
+    return Contract(
+        contract_id=check_id(contract.contract_id, "contract id"),
+        total=clean_amount(contract.total, "contract total", bounds),
+        discount=clean_percent(contract.discount, "contract discount", zero_allowed=True),
+        payment_terms_days=check_days(contract.payment_terms_days, "payment terms"),
+        liability_cap=None if cap is None else clean_amount(cap, "liability cap", bounds),
+    )
 
 
 def decide_contract_checked(
@@ -230,23 +255,25 @@ def decide_legal(
     state: OpportunityState, pipeline: Pipeline, cmd: DecideContract, meta: EventMeta
 ) -> list[DomainEvent]:
     contract_policy = _contract_policy(pipeline)
+    by = check_person(cmd.by, "by")
+    comment = clean_text(cmd.comment, "comment", NOTE)
     review = state.contract
     if review is None or review.status is not ReviewStatus.AWAITING_LEGAL:
         status = review.status.value if review else "no contract"
         raise RuleViolation("legal-review-open", f"no contract is waiting for legal sign-off ({status})")
-    person = _policy(pipeline).approver(cmd.by)
+    person = _policy(pipeline).approver(by)
     if person.role not in (contract_policy.legal_role, contract_policy.legal_lead_role):
-        raise RuleViolation("legal-role", f"{cmd.by} ({person.role}) cannot sign off contracts; legal must")
-    if cmd.by == state.owner:
-        raise RuleViolation("no-self-approval", f"{cmd.by} owns this deal")
+        raise RuleViolation("legal-role", f"{by} ({person.role}) cannot sign off contracts; legal must")
+    if by == state.owner:
+        raise RuleViolation("no-self-approval", f"{by} owns this deal")
     out = StreamWriter(state.opportunity_id, state.version, meta)
     out.add(
         LegalDecided,
         contract_id=review.contract.contract_id,
-        by=cmd.by,
+        by=by,
         role=person.role,
         approve=cmd.approve,
-        comment=cmd.comment,
+        comment=comment,
     )
     return out.events
 

@@ -12,6 +12,16 @@ from domain.commands import AdvanceStage, MarkLost, OpenOpportunity, Reopen
 from domain.contracts import ReviewStatus
 from domain.errors import RuleViolation
 from domain.event_envelope import EventMeta, envelope
+from domain.inputs import (
+    NAME,
+    NOTE,
+    check_opportunity_id,
+    check_person,
+    clean_amount,
+    clean_facts,
+    clean_text,
+    shown,
+)
 from domain.opportunity_events import OpportunityLost, OpportunityOpened, OpportunityReopened, StageAdvanced
 from domain.opportunity_state import (
     OPPORTUNITY,
@@ -47,15 +57,14 @@ def _require_text(rule: str, **fields: str) -> None:
             raise RuleViolation(rule, f"{name} must not be empty")
 
 
-def _require_amount(amount: Decimal | None) -> None:
-    if amount is not None and (not amount.is_finite() or amount < 0):
-        raise RuleViolation("amount-not-negative", f"amount must be a finite number >= 0, got {amount}")
+def _require_amount(amount: Decimal | None, pipeline: Pipeline) -> Decimal | None:
+    return None if amount is None else clean_amount(amount, "amount", pipeline.amount_bounds)
 
 
 def decide_open(cmd: OpenOpportunity, pipeline: Pipeline, meta: EventMeta) -> OpportunityOpened:
     if cmd.pipeline != pipeline.id:
         raise RuleViolation(
-            "unknown-pipeline", f"opportunity names pipeline {cmd.pipeline!r}, not {pipeline.id!r}"
+            "unknown-pipeline", f"opportunity names pipeline {shown(cmd.pipeline)}, not {pipeline.id!r}"
         )
     _require_text(
         "lead-recorded",
@@ -65,15 +74,19 @@ def decide_open(cmd: OpenOpportunity, pipeline: Pipeline, meta: EventMeta) -> Op
         contact_person=cmd.contact_person,
         source=cmd.source,
     )
-    _require_amount(cmd.amount)
+    check_opportunity_id(cmd.opportunity_id, cmd.renewal_of)
+    lead = {
+        "owner": check_person(cmd.owner, "owner"),
+        "company": clean_text(cmd.company, "company", NAME),
+        "contact_person": clean_text(cmd.contact_person, "contact person", NAME),
+        "source": clean_text(cmd.source, "source", NAME),
+    }
+    _require_text("lead-recorded", **lead)  # a name of only invisible spaces is empty too
     return OpportunityOpened(
         **envelope(cmd.opportunity_id, 1, meta),
         pipeline=cmd.pipeline,
-        owner=cmd.owner,
-        company=cmd.company,
-        contact_person=cmd.contact_person,
-        source=cmd.source,
-        amount=cmd.amount,
+        **lead,
+        amount=_require_amount(cmd.amount, pipeline),
         renewal_of=cmd.renewal_of,
     )
 
@@ -106,7 +119,8 @@ def decide_advance(
             f"{state.opportunity_id} is in {state.stage}: the only move forward is to {expected}, "
             f"not {cmd.to_stage}",
         )
-    _require_amount(cmd.amount)
+    amount = _require_amount(cmd.amount, pipeline)
+    facts = clean_facts(cmd.facts)
     if (
         cmd.to_stage is Stage.DEAL
         and pipeline.contract is not None
@@ -119,7 +133,7 @@ def decide_advance(
             " and legal sign-off "
             f"(contract: {status})",
         )
-    missing = missing_exit_criteria(state, pipeline, cmd.facts)
+    missing = missing_exit_criteria(state, pipeline, facts)
     if missing:
         raise RuleViolation(
             "exit-criteria",
@@ -129,12 +143,13 @@ def decide_advance(
         **envelope(state.opportunity_id, state.version + 1, meta),
         from_stage=state.stage,
         to_stage=cmd.to_stage,
-        facts=cmd.facts,
-        amount=cmd.amount,
+        facts=facts,
+        amount=amount,
     )
 
 
 def decide_lose(state: OpportunityState, cmd: MarkLost, meta: EventMeta) -> OpportunityLost:
+    note = clean_text(cmd.note, "note", NOTE)
     _require_not_lost(state, "mark as lost")
     if not state.stage.is_open:
         raise RuleViolation(
@@ -144,11 +159,12 @@ def decide_lose(state: OpportunityState, cmd: MarkLost, meta: EventMeta) -> Oppo
         **envelope(state.opportunity_id, state.version + 1, meta),
         stage=state.stage,
         reason=cmd.reason,
-        note=cmd.note,
+        note=note,
     )
 
 
 def decide_reopen(state: OpportunityState, cmd: Reopen, meta: EventMeta) -> OpportunityReopened:
+    clean_text(cmd.note, "note", NOTE)  # not recorded (the event has no note), but no junk either
     if state.lost is None:
         raise RuleViolation(
             "reopen-only-lost", f"{state.opportunity_id} is not lost; only a lost one is reopened"

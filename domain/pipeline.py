@@ -7,6 +7,7 @@ stage SLA in days (how long a deal may sit there before someone is nagged).
 
 import tomllib
 from collections.abc import Mapping
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from domain.approvals import ApprovalPolicy
 from domain.contracts import ContractPolicy
 from domain.errors import RuleViolation
 from domain.follow_up_policy import FollowUpPolicy
+from domain.inputs import DEFAULT_MAX_AMOUNT, HARD_MAX_AMOUNT, AmountBounds, minor_unit
 from domain.stages import STAGE_ORDER, Stage
 
 SHIPPED_PIPELINES = Path(__file__).with_name("pipelines.toml")
@@ -35,7 +37,9 @@ class Pipeline(BaseModel):
 
     id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
     name: str = Field(min_length=1)
-    currency: str = "CNY"
+    currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
+    # The largest amount a deal (or a contract's total) may have: bigger ones are refused as input.
+    max_amount: Decimal = Field(default=DEFAULT_MAX_AMOUNT, gt=0, le=HARD_MAX_AMOUNT)
     stages: dict[Stage, StageConfig]
     approvals: ApprovalPolicy | None = None  # None: no discounts in this pipeline
     contract: ContractPolicy | None = None  # None: deals close without contract review
@@ -55,6 +59,10 @@ class Pipeline(BaseModel):
 
     def stage(self, stage: Stage) -> StageConfig:
         return self.stages[stage]
+
+    @property
+    def amount_bounds(self) -> AmountBounds:
+        return AmountBounds(self.max_amount, minor_unit(self.currency), self.currency)
 
 
 class PipelineCatalog(BaseModel):
