@@ -4,10 +4,18 @@ Its workflow id is `<deal id>.after-sales`; the won deal's workflow starts it (a
 it). The run loop sleeps until the next revisit is due or the state changes. A revisit that comes due
 is recorded (the previous one, unanswered, is marked missed) and the owner is given the revisit
 task through the notification activity. After each revisit the run continues as new, carrying the
-whole relationship in its input: a relationship that lasts years never grows a long history.
+whole relationship in its input (and the update ids it handled: a client retrying a request id gets
+the state, not a second renewal): a relationship that lasts years never grows a long history.
+
+A renewal is started (and opened by its worker) before the relationship records it, one at a time,
+so a renewal the worker refuses, or whose id is held by somebody else's workflow, is a refusal that
+records nothing. Histories recorded before kept the old order (recorded, then started).
 """
 
+import asyncio
+
 from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.after_sales import (
@@ -21,16 +29,20 @@ with workflow.unsafe.imports_passed_through():
         decide_feedback,
         decide_renewal,
         decide_start,
+        renewal_id,
     )
     from domain.commands import OpenOpportunity
     from domain.deadlines import relationship_deadline
+    from domain.errors import RuleViolation
     from domain.events import RevisitDue
-    from workflows.event_sourcing import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, new_meta, notify
+    from workflows.event_sourcing import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, new_meta, notify, refusal, validate
     from workflows.event_stream import EventStream
     from workflows.messages import START_RENEWAL, Notification, StartAfterSales, StartOpportunity
 
 # Continue as new after this many revisits in one run (or earlier, when Temporal suggests it).
 REVISITS_PER_RUN = 1
+# Renewals opened since this patch are started before they are recorded.
+RENEWAL_STARTED_FIRST = "renewal-started-first"
 
 
 def _log_context(state: RelationshipState) -> dict[str, object]:
@@ -46,8 +58,11 @@ class AfterSalesWorkflow:
         self._policy: AfterSalesPolicy = start.pipeline.after_sales
         self._start = start
         self._revisits_this_run = 0
+        self._one_renewal_at_a_time = asyncio.Lock()  # a renewal's id is the count of renewals so far
         if start.carried is not None:  # an earlier run saved everything it carried
-            self._stream = EventStream(RELATIONSHIP, start.carried, log_context=_log_context)
+            self._stream = EventStream(
+                RELATIONSHIP, start.carried, log_context=_log_context, recent_updates=start.recent_updates
+            )
             return
         started = decide_start(start.deal, new_meta())
         self._stream = EventStream(
@@ -58,10 +73,10 @@ class AfterSalesWorkflow:
     async def run(self, start: StartAfterSales) -> RelationshipState:
         await self._stream.save()
         while self._state.closed is None:
-            if self._revisits_this_run >= REVISITS_PER_RUN or workflow.info().is_continue_as_new_suggested():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                await self._stream.save()
-                workflow.continue_as_new(start.model_copy(update={"carried": self._state}))
+            if self._revisits_this_run >= REVISITS_PER_RUN or self._stream.continue_as_new_due():
+                await self._stream.drain()
+                carried = {"carried": self._state, "recent_updates": self._stream.recent_updates}
+                workflow.continue_as_new(start.model_copy(update=carried))
             deadline = relationship_deadline(self._state, self._policy)
             for event in await self._stream.until_change_or(deadline):
                 if isinstance(event, RevisitDue):
@@ -88,11 +103,28 @@ class AfterSalesWorkflow:
 
     @workflow.update
     async def open_renewal(self, cmd: OpenRenewal) -> RelationshipState:
-        """Record the renewal and start its opportunity, linked to this customer's won deal."""
-        state = await self._stream.handle(lambda meta: decide_renewal(self._state, cmd, meta))
-        renewal_id = state.renewals[-1]
+        """Start the renewal's opportunity, linked to this customer's won deal, and record it."""
+        return await self._stream.once(lambda: self._open_renewal(cmd))
+
+    async def _open_renewal(self, cmd: OpenRenewal) -> RelationshipState:
+        if not workflow.patched(RENEWAL_STARTED_FIRST):  # recorded before: recorded, then started
+            state = await self._stream.record(lambda meta: decide_renewal(self._state, cmd, meta))
+            await self._start_renewal(state.renewals[-1], cmd)
+            return self._state
+        async with self._one_renewal_at_a_time:
+            validate(lambda meta: decide_renewal(self._state, cmd, meta))  # refused: nothing starts
+            renewal = renewal_id(self._state)
+            try:
+                await self._start_renewal(renewal, cmd)
+            except ActivityError as err:  # retries are unlimited: only a refusal for good ends here
+                cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
+                raise refusal(RuleViolation("renewal-opened", f"no renewal was opened: {cause}")) from None
+            return await self._stream.record(lambda meta: decide_renewal(self._state, cmd, meta))
+
+    async def _start_renewal(self, renewal: str, cmd: OpenRenewal) -> None:
+        state = self._state
         lead = OpenOpportunity(
-            opportunity_id=renewal_id,
+            opportunity_id=renewal,
             pipeline=state.pipeline,
             owner=state.owner,
             company=state.customer,
@@ -103,11 +135,10 @@ class AfterSalesWorkflow:
         )
         await workflow.execute_activity(
             START_RENEWAL,
-            StartOpportunity(command=lead, pipeline=self._start.pipeline),
+            StartOpportunity(command=lead),  # the pipeline by name only: the worker owns the rules
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
-        return self._state
 
     @open_renewal.validator
     def _validate_open_renewal(self, cmd: OpenRenewal) -> None:
@@ -115,7 +146,8 @@ class AfterSalesWorkflow:
 
     @workflow.update
     async def close(self, cmd: CloseRelationship) -> RelationshipState:
-        return await self._stream.handle(lambda meta: decide_close(self._state, cmd, meta))
+        async with self._one_renewal_at_a_time:  # not while a renewal is being started
+            return await self._stream.handle(lambda meta: decide_close(self._state, cmd, meta))
 
     @close.validator
     def _validate_close(self, cmd: CloseRelationship) -> None:

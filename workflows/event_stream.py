@@ -14,7 +14,7 @@ Both paths issue their commands in the same order as the workflows did before th
 (upsert search attributes, then append, then any notifications): recorded histories replay.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Generic, TypeVar
 
@@ -25,11 +25,16 @@ with workflow.unsafe.imports_passed_through():
     from domain.events import DomainEvent
     from domain.fold import Fold, StreamState
     from workflows.event_sourcing import Decide, Journal, decide_now, validate
+    from workflows.messages import RecentUpdates
 
 S = TypeVar("S", bound=StreamState)
 
 # A timer for a deadline already due still needs a positive duration.
 SHORTEST_TIMER = timedelta(milliseconds=1)
+# Temporal accepts at most 2,000 updates per run: continue as new well before that.
+UPDATES_PER_RUN = 1_800
+# How many update ids a stream remembers across runs, for clients that retry with the same id.
+REMEMBERED_UPDATES = 1_000
 
 
 class EventStream(Generic[S]):
@@ -41,55 +46,119 @@ class EventStream(Generic[S]):
         *,
         on_change: Callable[[], None] | None = None,
         log_context: Callable[[S], Mapping[str, object]] = lambda _: {},
+        recent_updates: RecentUpdates | None = None,
     ) -> None:
         """`state` is the stream so far (the opening events' fold, or what an earlier run carried);
         `opening` are events already in `state` that this run still has to save. `on_change` runs
         after new events are applied and before they are saved (the opportunity publishes its
-        search attributes there)."""
+        search attributes there). `recent_updates` are the update ids an earlier run handled."""
         self._fold = fold
         self._state = state
-        self._journal = Journal()
+        # What the store holds (None until the opening is saved) and the state after each unsaved
+        # decision, so that a batch the store refuses for good can be rolled back.
+        self._stored: S | None = None if opening else state
+        self._pending: list[tuple[int, S]] = [(len(opening), state)] if opening else []
+        self._journal = Journal(self._saved, self._refused)
         self._journal.record(opening)
         self._on_change = on_change
         self._log_context = log_context
+        self._recent: RecentUpdates = dict(recent_updates or {})
+        self.updates_this_run = 0
 
     @property
     def state(self) -> S:
         return self._state
 
-    @staticmethod
-    def validate(decide: Decide) -> None:
-        """For an update's validator: refuse the command if the domain does, change nothing."""
-        validate(decide)
+    @property
+    def recent_updates(self) -> RecentUpdates:
+        return dict(self._recent)
+
+    def validate(self, decide: Decide) -> None:
+        """For an update's validator: refuse the command if the domain does, change nothing. An
+        update this stream handled already (a retry in a later run) is let through: `once` answers it."""
+        if not self._handled_already():
+            validate(decide)
 
     async def handle(self, decide: Decide) -> S:
-        """For an update's handler: decide again on the current state, apply, save."""
-        self._emit(decide_now(decide))
-        await self._journal.save()
+        """For an update's handler: decide again on the current state, apply, save (once per id)."""
+        return await self.once(lambda: self.record(decide))
+
+    async def once(self, command: Callable[[], Awaitable[S]]) -> S:
+        """Run an update's handler body unless this update id was handled before; then the state."""
+        self.updates_this_run += 1
+        if self._handled_already():
+            return self._state
+        result = await command()
+        info = workflow.current_update_info()
+        if info is not None:
+            self._recent[info.id] = self._state.version
+            while len(self._recent) > REMEMBERED_UPDATES:
+                del self._recent[next(iter(self._recent))]
+        return result
+
+    async def record(self, decide: Decide) -> S:
+        """Decide on the current state, apply, save; no check of the update id (`handle` does that)."""
+        ticket = self._emit(decide_now(decide))
+        await self._journal.save(ticket)
         return self._state
 
     async def save(self) -> None:
         await self._journal.save()
 
-    async def until_change_or(self, deadline: Deadline[S] | None) -> Sequence[DomainEvent]:
-        """Wait for the state to change or `deadline` to pass; then the events the deadline caused
-        (saved already), or none if the state changed first."""
+    def continue_as_new_due(self) -> bool:
+        return self.updates_this_run >= UPDATES_PER_RUN or workflow.info().is_continue_as_new_suggested()
+
+    async def drain(self) -> None:
+        """Before continuing as new: every handler finished and every event stored, with no await
+        between the check and the caller's `continue_as_new` (an update could slip in there)."""
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if self._journal.unsaved:
+                await self._journal.save()
+            elif workflow.all_handlers_finished():
+                return
+
+    async def until_change_or(
+        self, deadline: Deadline[S] | None, wake: Callable[[], bool] = lambda: False
+    ) -> Sequence[DomainEvent]:
+        """Wait for the state to change, `wake()` to hold or `deadline` to pass; then the events the
+        deadline caused (saved already), or none if the state changed first."""
         version = self._state.version
         timeout = None if deadline is None else max(deadline.at - workflow.now(), SHORTEST_TIMER)
         try:
-            await workflow.wait_condition(lambda: self._state.version != version, timeout=timeout)
+            await workflow.wait_condition(lambda: self._state.version != version or wake(), timeout=timeout)
         except TimeoutError:
             assert deadline is not None  # without a timeout the wait cannot time out
             events = decide_now(lambda meta: deadline.decide(self._state, meta))
-            self._emit(events)
-            await self._journal.save()
+            await self._journal.save(self._emit(events))
             return events
         return ()
 
-    def _emit(self, events: Sequence[DomainEvent]) -> None:
+    def _handled_already(self) -> bool:
+        info = workflow.current_update_info()
+        return info is not None and info.id in self._recent
+
+    def _emit(self, events: Sequence[DomainEvent]) -> int:
         for event in events:
             self._state = self._fold.apply(self._state, event)
             workflow.logger.info("%s", event.type, extra=dict(self._log_context(self._state)))
-        self._journal.record(events)
+        if events:
+            self._pending.append((len(events), self._state))
+        ticket = self._journal.record(events)
         if events and self._on_change is not None:
             self._on_change()
+        return ticket
+
+    def _saved(self, count: int) -> None:
+        while count > 0:
+            n, self._stored = self._pending.pop(0)
+            count -= n
+
+    def _refused(self) -> None:
+        """The store refused a batch for good: back to what it holds (nothing to go back to if the
+        opening itself was refused: the caller fails the workflow)."""
+        self._pending.clear()
+        if self._stored is not None:
+            self._state = self._stored
+            if self._on_change is not None:
+                self._on_change()

@@ -9,6 +9,7 @@ from domain.after_sales import DealWon, RelationshipState
 from domain.commands import OpenOpportunity
 from domain.contracts import Contract, ContractPolicy
 from domain.events import DomainEvent
+from domain.opportunity import OpportunityState
 from domain.pipeline import Pipeline
 
 # Activity names, shared by the workflow that calls them and the worker that runs them.
@@ -18,15 +19,44 @@ NOTIFY = "notify"
 COMPILE_BRIEF = "compile_sales_brief"
 START_AFTER_SALES = "start_after_sales"
 START_RENEWAL = "start_renewal"
+RESOLVE_PIPELINE = "resolve_pipeline"
+
+# Update ids a workflow remembers across continue-as-new (a client retrying a command with the same
+# request id then gets the current state instead of the command applied twice).
+RecentUpdates = dict[str, int]  # update id -> the stream version after it, oldest first
+
+
+class PipelineLookup(BaseModel):
+    """The worker's answer to "which rules does pipeline X mean": the body and its content hash, or
+    nothing (and the ids it knows) when the worker's catalog has no such pipeline."""
+
+    pipeline: Pipeline | None = None
+    version: str | None = None  # sha256 of the canonical JSON (store.pipeline_versions)
+    known: list[str] = Field(default_factory=list)
+
+
+class CarriedOpportunity(BaseModel):
+    """What an opportunity's run hands to the next when it continues as new: everything it knows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: OpportunityState
+    pipeline: Pipeline  # pinned at the first run's start: a deal keeps its rules
+    pipeline_version: str | None = None  # None for deals whose caller sent the pipeline
+    after_sales_started: bool = False
+    recent_updates: RecentUpdates = Field(default_factory=dict)
 
 
 class StartOpportunity(BaseModel):
-    """Workflow input. The pipeline travels with it: the workflow keeps the rules it started with."""
+    """Workflow input: the lead, which names its pipeline; the worker resolves the rules from its own
+    catalog. `pipeline` is ignored by new workflows (histories recorded while callers sent it keep
+    using it on replay). `carried` is the deal so far when a run continues as new."""
 
     model_config = ConfigDict(frozen=True)
 
     command: OpenOpportunity
-    pipeline: Pipeline
+    pipeline: Pipeline | None = None
+    carried: CarriedOpportunity | None = None
 
 
 class StartAfterSales(BaseModel):
@@ -37,6 +67,7 @@ class StartAfterSales(BaseModel):
     deal: DealWon
     pipeline: Pipeline
     carried: RelationshipState | None = None
+    recent_updates: RecentUpdates = Field(default_factory=dict)
 
 
 class BriefRequest(BaseModel):

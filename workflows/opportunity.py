@@ -6,22 +6,30 @@ command becomes domain events: applied to the state at once (synchronously, so c
 see a consistent state), then appended to the event store by an activity before the update returns.
 Appends run one at a time under a lock, so the store receives each stream in version order.
 
+The rules are the worker's: the lead names its pipeline, and the workflow's first step asks the
+worker's catalog for it (an activity, so the answer is in history and replay is deterministic) and
+pins that exact version (its content hash) for the deal's whole life. Updates that arrive before
+that wait for it. A caller-supplied pipeline is used only by histories recorded before this rule.
+
 The run loop owns every timer: it sleeps until the earliest deadline (an unanswered discount
 request, a silent legal review, an idle deal's SLA: `domain.deadlines`) or until the state
 changes, whichever comes first, and then asks the domain what the deadline means (escalate, expire,
-remind). `workflows.event_stream` does both for this workflow and for after-sales.
+remind). `workflows.event_stream` does both for this workflow and for after-sales. A long-lived
+deal continues as new before its run nears Temporal's update limit, carrying everything it knows
+(the update ids it handled among it: a client retrying a request id gets the state, not a repeat).
 """
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from domain.after_sales import DealWon
     from domain.commands import (
         AdvanceStage,
         DecideContract,
         DecideDiscount,
         LogTouch,
         MarkLost,
+        OpenOpportunity,
         Reopen,
         RequestDiscount,
         SubmitContract,
@@ -46,30 +54,84 @@ with workflow.unsafe.imports_passed_through():
         decide_open,
         decide_reopen,
     )
+    from domain.pipeline import Pipeline
     from domain.stages import Stage
     from workflows import search_attributes as sa
-    from workflows.event_sourcing import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, new_meta, notify, refusal
+    from workflows.event_sourcing import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, Decide, new_meta, refusal
     from workflows.event_stream import EventStream
     from workflows.messages import (
         CHECK_CONTRACT,
-        START_AFTER_SALES,
+        RESOLVE_PIPELINE,
+        CarriedOpportunity,
         ContractCheckRequest,
-        Notification,
-        StartAfterSales,
+        PipelineLookup,
         StartOpportunity,
     )
+    from workflows.opportunity_effects import is_won, notify_stall, start_after_sales
+
+# Workflows started since the worker owns the rules ignore a pipeline in their input.
+PIPELINE_FROM_WORKER = "pipeline-from-worker"
 
 
 @workflow.defn
 class OpportunityWorkflow:
     @workflow.init
     def __init__(self, start: StartOpportunity) -> None:
-        self._pipeline = start.pipeline
         self._refused: RuleViolation | None = None
+        self._stream: EventStream[OpportunityState] | None = None
+        self._pipeline_version: str | None = None
         self._after_sales_started = False
-        # Decided here, not in run(), so that an update delivered with the start already sees the lead.
+        if start.carried is not None:  # an earlier run pinned the rules and saved everything
+            self._carry_on(start.carried)
+        elif start.pipeline is not None and not workflow.patched(PIPELINE_FROM_WORKER):
+            # Recorded before the worker owned the rules: decided here, so that an update
+            # delivered with the start already saw the lead.
+            self._open(start.command, start.pipeline)
+
+    @workflow.run
+    async def run(self, start: StartOpportunity) -> OpportunityState | None:
+        if self._stream is None and self._refused is None:
+            lookup: PipelineLookup = await workflow.execute_activity(
+                RESOLVE_PIPELINE,
+                start.command.pipeline,
+                result_type=PipelineLookup,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+            )
+            if lookup.pipeline is None:  # a caller's catalog the worker does not share
+                self._refused = RuleViolation(
+                    "unknown-pipeline",
+                    f"the worker has no pipeline {start.command.pipeline!r}"
+                    f" (known: {', '.join(lookup.known) or 'none'}): nothing was recorded",
+                )
+                workflow.logger.error("%s: %s", start.command.opportunity_id, self._refused.message)
+                await workflow.wait_condition(workflow.all_handlers_finished)  # they are refused
+                return None
+            self._pipeline_version = lookup.version
+            self._open(start.command, lookup.pipeline)
+        if self._refused is not None:
+            raise refusal(self._refused)
+        self._publish()
+        await self._opened.save()
+        while self._state.stage is not Stage.AFTER_SALES:
+            if self._opened.continue_as_new_due():
+                await self._opened.drain()
+                workflow.continue_as_new(
+                    start.model_copy(update={"pipeline": None, "carried": self._carried()})
+                )
+            deadline = opportunity_deadline(self._state, self._pipeline)
+            for event in await self._opened.until_change_or(deadline, wake=self._opened.continue_as_new_due):
+                if isinstance(event, StallReminded | StallEscalated):
+                    await notify_stall(self._state, event)
+            await self._start_after_sales_once_won()
+        await self._start_after_sales_once_won()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._state
+
+    def _open(self, command: OpenOpportunity, pipeline: Pipeline) -> None:
+        self._pipeline = pipeline
         try:
-            opened = decide_open(start.command, start.pipeline, new_meta())
+            opened = decide_open(command, pipeline, new_meta())
         except RuleViolation as err:
             self._refused = err
             return
@@ -81,25 +143,52 @@ class OpportunityWorkflow:
             log_context=lambda s: {"opportunity_id": s.opportunity_id, "stage": s.status},
         )
 
-    @workflow.run
-    async def run(self, start: StartOpportunity) -> OpportunityState:
-        if self._refused is not None:
-            raise refusal(self._refused)
-        self._publish()
-        await self._stream.save()
-        while self._state.stage is not Stage.AFTER_SALES:
-            deadline = opportunity_deadline(self._state, self._pipeline)
-            for event in await self._stream.until_change_or(deadline):
-                if isinstance(event, StallReminded | StallEscalated):
-                    await self._notify(event)
-            await self._start_after_sales_once_won()
-        await self._start_after_sales_once_won()
-        await workflow.wait_condition(workflow.all_handlers_finished)
-        return self._state
+    def _carry_on(self, carried: CarriedOpportunity) -> None:
+        self._pipeline = carried.pipeline
+        self._pipeline_version = carried.pipeline_version
+        self._after_sales_started = carried.after_sales_started
+        self._stream = EventStream(
+            OPPORTUNITY,
+            carried.state,
+            on_change=self._publish,
+            log_context=lambda s: {"opportunity_id": s.opportunity_id, "stage": s.status},
+            recent_updates=carried.recent_updates,
+        )
+
+    def _carried(self) -> CarriedOpportunity:
+        return CarriedOpportunity(
+            state=self._state,
+            pipeline=self._pipeline,
+            pipeline_version=self._pipeline_version,
+            after_sales_started=self._after_sales_started,
+            recent_updates=self._opened.recent_updates,
+        )
+
+    @property
+    def _opened(self) -> EventStream[OpportunityState]:
+        assert self._stream is not None  # run() and the handlers wait for the opening
+        return self._stream
 
     @property
     def _state(self) -> OpportunityState:
-        return self._stream.state
+        return self._opened.state
+
+    async def _ready(self) -> EventStream[OpportunityState]:
+        """For handlers: the stream once the lead is open (an update may arrive with the start)."""
+        if self._stream is None:
+            await workflow.wait_condition(lambda: self._stream is not None or self._refused is not None)
+        if self._refused is not None:
+            raise refusal(self._refused)
+        return self._opened
+
+    async def _handle(self, decide: Decide) -> OpportunityState:
+        return await (await self._ready()).handle(decide)
+
+    def _validate(self, decide: Decide) -> None:
+        if self._refused is not None:
+            raise refusal(self._refused)
+        if self._stream is not None:  # before the opening the handler decides, once it is open
+            self._stream.validate(decide)
 
     # --- queries and updates -------------------------------------------------------------------
     # Each update and its validator ask the domain the same question: the validator refuses what the
@@ -109,65 +198,81 @@ class OpportunityWorkflow:
     def state(self) -> OpportunityState:
         if self._refused is not None:
             raise refusal(self._refused)
+        if self._stream is None:
+            raise ApplicationError("the opportunity is still being opened", type="NotOpenYet")
         return self._state
+
+    @workflow.query
+    def pipeline_version(self) -> str | None:
+        """The content hash of the pipeline version this deal is pinned to (store.pipeline_versions);
+        None for deals whose caller sent the pipeline."""
+        return self._pipeline_version
+
+    @workflow.update
+    async def opened(self) -> OpportunityState:
+        """Returns once the worker has opened the lead (or refuses it: unknown pipeline, bad lead)."""
+        stream = await self._ready()
+        stream.updates_this_run += 1
+        return stream.state
 
     @workflow.update
     async def advance(self, cmd: AdvanceStage) -> OpportunityState:
-        return await self._stream.handle(lambda meta: decide_advance(self._state, self._pipeline, cmd, meta))
+        return await self._handle(lambda meta: decide_advance(self._state, self._pipeline, cmd, meta))
 
     @advance.validator
     def _validate_advance(self, cmd: AdvanceStage) -> None:
-        self._stream.validate(lambda meta: decide_advance(self._state, self._pipeline, cmd, meta))
+        self._validate(lambda meta: decide_advance(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def mark_lost(self, cmd: MarkLost) -> OpportunityState:
-        return await self._stream.handle(lambda meta: decide_lose(self._state, cmd, meta))
+        return await self._handle(lambda meta: decide_lose(self._state, cmd, meta))
 
     @mark_lost.validator
     def _validate_mark_lost(self, cmd: MarkLost) -> None:
-        self._stream.validate(lambda meta: decide_lose(self._state, cmd, meta))
+        self._validate(lambda meta: decide_lose(self._state, cmd, meta))
 
     @workflow.update
     async def reopen(self, cmd: Reopen) -> OpportunityState:
-        return await self._stream.handle(lambda meta: decide_reopen(self._state, cmd, meta))
+        return await self._handle(lambda meta: decide_reopen(self._state, cmd, meta))
 
     @reopen.validator
     def _validate_reopen(self, cmd: Reopen) -> None:
-        self._stream.validate(lambda meta: decide_reopen(self._state, cmd, meta))
+        self._validate(lambda meta: decide_reopen(self._state, cmd, meta))
 
     @workflow.update
     async def log_touch(self, cmd: LogTouch) -> OpportunityState:
         """A call, visit or mail with the customer: restarts the stage's idle clock."""
-        return await self._stream.handle(lambda meta: decide_touch(self._state, cmd, meta))
+        return await self._handle(lambda meta: decide_touch(self._state, cmd, meta))
 
     @log_touch.validator
     def _validate_log_touch(self, cmd: LogTouch) -> None:
-        self._stream.validate(lambda meta: decide_touch(self._state, cmd, meta))
+        self._validate(lambda meta: decide_touch(self._state, cmd, meta))
 
     @workflow.update
     async def request_discount(self, cmd: RequestDiscount) -> OpportunityState:
-        return await self._stream.handle(
+        return await self._handle(
             lambda meta: decide_discount_request(self._state, self._pipeline, cmd, meta)
         )
 
     @request_discount.validator
     def _validate_request_discount(self, cmd: RequestDiscount) -> None:
-        self._stream.validate(lambda meta: decide_discount_request(self._state, self._pipeline, cmd, meta))
+        self._validate(lambda meta: decide_discount_request(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def decide_discount(self, cmd: DecideDiscount) -> OpportunityState:
-        return await self._stream.handle(
-            lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta)
-        )
+        return await self._handle(lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta))
 
     @decide_discount.validator
     def _validate_decide_discount(self, cmd: DecideDiscount) -> None:
-        self._stream.validate(lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta))
+        self._validate(lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def submit_contract(self, cmd: SubmitContract) -> OpportunityState:
         """Record the contract, run the clause checks, and return with their verdict."""
-        await self._stream.handle(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
+        return await (await self._ready()).once(lambda: self._submit_contract(cmd))
+
+    async def _submit_contract(self, cmd: SubmitContract) -> OpportunityState:
+        await self._opened.record(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
         assert self._pipeline.contract is not None  # decide_contract_submit refuses otherwise
         failures: list[ClauseFailure] = await workflow.execute_activity(
             CHECK_CONTRACT,
@@ -181,68 +286,27 @@ class OpportunityWorkflow:
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
-        return await self._stream.handle(lambda meta: decide_contract_checked(self._state, failures, meta))
+        return await self._opened.record(lambda meta: decide_contract_checked(self._state, failures, meta))
 
     @submit_contract.validator
     def _validate_submit_contract(self, cmd: SubmitContract) -> None:
-        self._stream.validate(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
+        self._validate(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def decide_contract(self, cmd: DecideContract) -> OpportunityState:
-        return await self._stream.handle(lambda meta: decide_legal(self._state, self._pipeline, cmd, meta))
+        return await self._handle(lambda meta: decide_legal(self._state, self._pipeline, cmd, meta))
 
     @decide_contract.validator
     def _validate_decide_contract(self, cmd: DecideContract) -> None:
-        self._stream.validate(lambda meta: decide_legal(self._state, self._pipeline, cmd, meta))
-
-    # --- follow-up notifications ----------------------------------------------------------------
-
-    async def _notify(self, event: StallReminded | StallEscalated) -> None:
-        idle = f"idle for {event.idle_days:g} days in {event.stage}"
-        message = (
-            f"{self._state.opportunity_id} ({self._state.company}) is {idle}: please follow up"
-            if isinstance(event, StallReminded)
-            else f"{self._state.opportunity_id} ({self._state.company}) of {event.owner} is {idle}"
-        )
-        await notify(
-            Notification(
-                key=event.event_id,
-                recipient=event.recipient,
-                kind=event.type,
-                stream_id=event.stream_id,
-                message=message,
-            )
-        )
+        self._validate(lambda meta: decide_legal(self._state, self._pipeline, cmd, meta))
 
     # --- after-sales ---------------------------------------------------------------------------
 
     async def _start_after_sales_once_won(self) -> None:
-        """A won deal hands the customer to after-sales: a workflow of its own that outlives this one."""
-        policy = self._pipeline.after_sales
-        if (
-            policy is None
-            or self._after_sales_started
-            or self._state.stage not in (Stage.DEAL, Stage.AFTER_SALES)
-        ):
+        if self._pipeline.after_sales is None or self._after_sales_started or not is_won(self._state):
             return
         self._after_sales_started = True
-        s = self._state
-        won_at = next(v.entered_at for v in s.timeline if v.stage is Stage.DEAL)
-        deal = DealWon(
-            deal_id=s.opportunity_id,
-            pipeline=s.pipeline,
-            owner=s.owner,
-            customer=s.company,
-            contact_person=s.contact_person,
-            amount=s.amount,
-            won_at=won_at,
-        )
-        await workflow.execute_activity(
-            START_AFTER_SALES,
-            StartAfterSales(deal=deal, pipeline=self._pipeline),
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
+        await start_after_sales(self._state, self._pipeline)
 
     # --- search attributes -----------------------------------------------------------------------
 

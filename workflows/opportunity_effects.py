@@ -1,0 +1,69 @@
+"""What an opportunity's workflow does beyond its own stream: nag people about idle deals, hand a
+won customer to after-sales. Kept apart from `workflows.opportunity` so that one reads as the
+deal's commands and its run loop."""
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.after_sales import DealWon
+    from domain.events import StallEscalated, StallReminded
+    from domain.opportunity import OpportunityState
+    from domain.pipeline import Pipeline
+    from domain.stages import Stage
+    from workflows.event_sourcing import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, notify
+    from workflows.messages import START_AFTER_SALES, Notification, StartAfterSales
+
+
+async def notify_stall(state: OpportunityState, event: StallReminded | StallEscalated) -> None:
+    idle = f"idle for {event.idle_days:g} days in {event.stage}"
+    message = (
+        f"{state.opportunity_id} ({state.company}) is {idle}: please follow up"
+        if isinstance(event, StallReminded)
+        else f"{state.opportunity_id} ({state.company}) of {event.owner} is {idle}"
+    )
+    await notify(
+        Notification(
+            key=event.event_id,
+            recipient=event.recipient,
+            kind=event.type,
+            stream_id=event.stream_id,
+            message=message,
+        )
+    )
+
+
+def is_won(state: OpportunityState) -> bool:
+    return state.stage in (Stage.DEAL, Stage.AFTER_SALES)
+
+
+async def start_after_sales(state: OpportunityState, pipeline: Pipeline) -> None:
+    """A won deal hands the customer to after-sales: a workflow of its own that outlives this one.
+
+    If its id is held by a workflow that is not this deal's relationship, the deal's workflow fails
+    with that reason: the customer must not be silently left without revisits."""
+    won_at = next(v.entered_at for v in state.timeline if v.stage is Stage.DEAL)
+    deal = DealWon(
+        deal_id=state.opportunity_id,
+        pipeline=state.pipeline,
+        owner=state.owner,
+        customer=state.company,
+        contact_person=state.contact_person,
+        amount=state.amount,
+        won_at=won_at,
+    )
+    try:
+        await workflow.execute_activity(
+            START_AFTER_SALES,
+            StartAfterSales(deal=deal, pipeline=pipeline),
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+    except ActivityError as err:  # retries are unlimited: only a refusal for good ends here
+        cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
+        workflow.logger.error("after-sales not started: %s", cause)
+        raise ApplicationError(
+            f"{state.opportunity_id} is won but its after-sales relationship could not start: {cause}",
+            type="AfterSalesNotStarted",
+            non_retryable=True,
+        ) from None
