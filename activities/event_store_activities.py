@@ -1,5 +1,12 @@
-"""The activity that appends a workflow's new events to the PostgreSQL event store."""
+"""The activity that appends a workflow's new events to the PostgreSQL event store.
 
+Two kinds of failure, told apart: events PostgreSQL refuses as data (a NUL character, a value it
+cannot hold, a constraint) or that contradict what is stored can never be stored, so they fail for
+good (non-retryable) and the workflow refuses the command that made them; anything else (the server
+down, a connection lost, a timeout) is trouble that passes, and Temporal retries it with backoff.
+"""
+
+import psycopg
 import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
@@ -22,6 +29,13 @@ class EventStoreActivities:
         except EventConflictError as err:
             # Retrying cannot help: the store disagrees with the workflow about history.
             raise ApplicationError(str(err), type="EventConflict", non_retryable=True) from err
+        except (psycopg.DataError, psycopg.IntegrityError) as err:
+            log.error("events refused", error=str(err), types=[e.type for e in batch.events])
+            raise ApplicationError(
+                f"PostgreSQL refuses them: {str(err).splitlines()[0]}",
+                type="EventRefused",
+                non_retryable=True,
+            ) from err
         info = activity.info()
         log.info(
             "events appended",
