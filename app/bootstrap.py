@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from app.brief_schedule import ScheduledBrief, schedule_weekly_brief
 from app.connections import Connections
 from app.deal_client import DealClient
+from app.faults import postgres_faults, temporal_faults
 from app.queries import Queries
 from app.reconcile import Reconciliation
 from app.reports import Reports
@@ -51,9 +52,15 @@ class Dealflow:
 async def open_dealflow(settings: Settings) -> AsyncIterator[Dealflow]:
     async with AsyncExitStack() as stack:
         connections = Connections(settings, stack)
-        yield Dealflow(
-            connections=connections,
-            queries=Queries(connections),
-            reports=Reports(connections),
-            reconciliation=Reconciliation(connections),
-        )
+        # The last net: a server fault on any path not translated where it happened still
+        # reaches the caller as `Unavailable`, never as a driver's error.
+        async with (
+            postgres_faults(lambda: connections.postgres_where),
+            temporal_faults(connections.temporal_address),
+        ):
+            yield Dealflow(
+                connections=connections,
+                queries=Queries(connections),
+                reports=Reports(connections),
+                reconciliation=Reconciliation(connections),
+            )

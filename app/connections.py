@@ -6,6 +6,7 @@ failure to reach or configure something becomes an `app.errors` error here, in o
 """
 
 import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -18,6 +19,7 @@ from temporalio.client import Client
 
 from app.deal_client import DealClient
 from app.errors import BadInput, Unreachable
+from app.faults import first_line, postgres_faults
 from domain.pipeline import PipelineCatalog, PipelineConfigError, load_catalog
 from reports.projector import Projector
 from runtime.databases import database_on
@@ -39,6 +41,7 @@ class Connections:
         self._temporal: Client | None = None
         self._store: EventStore | None = None
         self._lock = asyncio.Lock()  # two first uses at once must still open one pool
+        self.postgres_where = "PostgreSQL"  # where the store is, without a password, once opened
 
     @property
     def catalog(self) -> PipelineCatalog:
@@ -63,6 +66,8 @@ class Connections:
                     url = await asyncio.to_thread(
                         self._stack.enter_context, embedded_postgres(self.settings.data_dir)
                     )
+                with contextlib.suppress(psycopg.ProgrammingError):  # _open_store names a bad URL
+                    self.postgres_where = _describe(conninfo_to_dict(url))
                 self._store = await _open_store(url, self.settings.database)
                 self._stack.push_async_callback(self._store.close)
             return self._store
@@ -74,9 +79,14 @@ class Connections:
         The catch-up runs before the connection is taken: it needs a pool connection of its own.
         """
         store = await self.store()
-        await Projector(store).catch_up()
-        async with store.pool.connection() as conn:
-            yield conn
+        async with postgres_faults(lambda: self.postgres_where):
+            await Projector(store).catch_up()
+            async with store.pool.connection() as conn:
+                yield conn
+
+    @property
+    def temporal_address(self) -> str:
+        return self.settings.temporal_address or f"localhost:{DEV_SERVER_PORT}"
 
 
 def _load_catalog(settings: Settings) -> PipelineCatalog:
@@ -139,6 +149,4 @@ def _describe(params: dict[str, Any]) -> str:
     return f"{host}{port}/{params.get('dbname') or params.get('user') or ''}"
 
 
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
+_first_line = first_line

@@ -3,12 +3,14 @@ workflow queries (an opportunity's state, a relationship's state).
 
 Every refusal, whether from the pipeline catalog, the domain rules inside the workflow or Temporal
 itself (a duplicate opportunity id, a workflow that has ended), comes out as `app.errors.Refused`
-with the rule's name; an unknown id as `NotFound`; a Temporal that stopped answering as `Unreachable`.
+with the rule's name; an unknown id as `NotFound`; a Temporal that stopped answering, or no worker
+to answer, as `Unavailable` (retryable: retry with the same request id).
 `DealRefused` is the earlier name of `Refused`.
 """
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -17,6 +19,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from temporalio.client import (
     Client,
+    RPCTimeoutOrCancelledError,
     WorkflowHandle,
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -25,7 +28,9 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from app.errors import BadInput, NotFound, Refused, Unreachable
+from app.errors import BadInput, NotFound, Refused
+from app.temporal_calls import completed_update, unavailable
+from app.worker_watch import WorkerWatch
 from domain.after_sales import (
     CloseRelationship,
     OpenRenewal,
@@ -47,7 +52,7 @@ from domain.commands import (
 from domain.errors import RuleViolation
 from domain.events import EventMeta
 from domain.opportunity import OpportunityState, decide_open
-from domain.pipeline import PipelineCatalog
+from domain.pipeline import Pipeline, PipelineCatalog
 from runtime.settings import TASK_QUEUE
 from workflows.after_sales import AfterSalesWorkflow
 from workflows.messages import StartOpportunity
@@ -55,73 +60,122 @@ from workflows.opportunity import OpportunityWorkflow
 
 T = TypeVar("T")
 
+# The memo key under which an opportunity's workflow records the request id that started it.
+REQUEST_ID_MEMO = "dealflow_request_id"
+# A deal's workflow: its result is the final state, or nothing for a run that continued as new.
+OpportunityHandle = WorkflowHandle[OpportunityWorkflow, Any]
+
 
 DealRefused = Refused
 
 
 class DealClient:
-    def __init__(self, client: Client, catalog: PipelineCatalog, task_queue: str = TASK_QUEUE) -> None:
+    """Every command method takes `request_id`: the command's idempotency key (a new uuid4 when
+    None). Sent again with the same id, a command is applied at most once and answers with the
+    first result: retry with it after any `Unavailable` error or a lost answer."""
+
+    def __init__(
+        self,
+        client: Client,
+        catalog: PipelineCatalog,
+        task_queue: str = TASK_QUEUE,
+        *,
+        watch: WorkerWatch | None = None,
+    ) -> None:
         self._client = client
         self._catalog = catalog
         self._task_queue = task_queue
+        self._watch = watch or WorkerWatch(client, task_queue)
 
-    async def open(self, cmd: OpenOpportunity) -> WorkflowHandle[OpportunityWorkflow, OpportunityState]:
-        """Start the opportunity's workflow. Refused for an unknown pipeline, a bad lead or a taken id."""
+    async def open(self, cmd: OpenOpportunity, *, request_id: str | None = None) -> OpportunityHandle:
+        """Start the opportunity's workflow. Refused for an unknown pipeline, a bad lead or a taken id
+        (taken by another request: the same request id again answers with the deal it started)."""
         if not cmd.opportunity_id.strip():
             raise BadInput("an opportunity id must not be empty")
+        request_id = request_id or new_request_id()
         pipeline = _refusing(lambda: self._catalog.get(cmd.pipeline))
         # Check the lead here too, so a bad one never starts a workflow at all.
         _refusing(lambda: decide_open(cmd, pipeline, EventMeta(event_id="check", occurred_at=_EPOCH)))
         try:
             return await self._client.start_workflow(
                 OpportunityWorkflow.run,
-                StartOpportunity(command=cmd, pipeline=pipeline),
+                start_input(cmd, pipeline),
                 id=cmd.opportunity_id,
                 task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+                memo={REQUEST_ID_MEMO: request_id},
             )
         except WorkflowAlreadyStartedError:
+            if await self._started_by(cmd.opportunity_id, request_id):
+                return self._handle(cmd.opportunity_id)  # a retry of the open that started it
             raise Refused(
                 "unique-opportunity-id", f"an opportunity with id {cmd.opportunity_id!r} already exists"
             ) from None
+        except (RPCError, RPCTimeoutOrCancelledError) as err:
+            raise unavailable(self._client, err, request_id) from None
 
-    def _handle(self, opportunity_id: str) -> WorkflowHandle[OpportunityWorkflow, OpportunityState]:
+    async def _started_by(self, workflow_id: str, request_id: str) -> bool:
+        try:
+            described = await self._client.get_workflow_handle(workflow_id).describe()
+            return bool(await described.memo_value(REQUEST_ID_MEMO, None) == request_id)
+        except (RPCError, RPCTimeoutOrCancelledError) as err:
+            raise unavailable(self._client, err, request_id) from None
+
+    def _handle(self, opportunity_id: str) -> OpportunityHandle:
         return self._client.get_workflow_handle_for(OpportunityWorkflow.run, opportunity_id)
 
-    async def advance(self, opportunity_id: str, cmd: AdvanceStage) -> OpportunityState:
-        return await self._execute(opportunity_id, OpportunityWorkflow.advance, cmd)
+    async def advance(
+        self, opportunity_id: str, cmd: AdvanceStage, *, request_id: str | None = None
+    ) -> OpportunityState:
+        return await self._execute(opportunity_id, OpportunityWorkflow.advance, cmd, request_id)
 
-    async def mark_lost(self, opportunity_id: str, cmd: MarkLost) -> OpportunityState:
-        return await self._execute(opportunity_id, OpportunityWorkflow.mark_lost, cmd)
+    async def mark_lost(
+        self, opportunity_id: str, cmd: MarkLost, *, request_id: str | None = None
+    ) -> OpportunityState:
+        return await self._execute(opportunity_id, OpportunityWorkflow.mark_lost, cmd, request_id)
 
-    async def reopen(self, opportunity_id: str, cmd: Reopen) -> OpportunityState:
-        return await self._execute(opportunity_id, OpportunityWorkflow.reopen, cmd)
+    async def reopen(
+        self, opportunity_id: str, cmd: Reopen, *, request_id: str | None = None
+    ) -> OpportunityState:
+        return await self._execute(opportunity_id, OpportunityWorkflow.reopen, cmd, request_id)
 
-    async def log_touch(self, opportunity_id: str, cmd: LogTouch) -> OpportunityState:
-        return await self._execute(opportunity_id, OpportunityWorkflow.log_touch, cmd)
+    async def log_touch(
+        self, opportunity_id: str, cmd: LogTouch, *, request_id: str | None = None
+    ) -> OpportunityState:
+        return await self._execute(opportunity_id, OpportunityWorkflow.log_touch, cmd, request_id)
 
-    async def request_discount(self, opportunity_id: str, cmd: RequestDiscount) -> OpportunityState:
-        return await self._execute(opportunity_id, OpportunityWorkflow.request_discount, cmd)
+    async def request_discount(
+        self, opportunity_id: str, cmd: RequestDiscount, *, request_id: str | None = None
+    ) -> OpportunityState:
+        return await self._execute(opportunity_id, OpportunityWorkflow.request_discount, cmd, request_id)
 
-    async def decide_discount(self, opportunity_id: str, cmd: DecideDiscount) -> OpportunityState:
+    async def decide_discount(
+        self, opportunity_id: str, cmd: DecideDiscount, *, request_id: str | None = None
+    ) -> OpportunityState:
         """A manager's (or director's) approval or rejection, with their identity and a comment."""
-        return await self._execute(opportunity_id, OpportunityWorkflow.decide_discount, cmd)
+        return await self._execute(opportunity_id, OpportunityWorkflow.decide_discount, cmd, request_id)
 
-    async def submit_contract(self, opportunity_id: str, cmd: SubmitContract) -> OpportunityState:
+    async def submit_contract(
+        self, opportunity_id: str, cmd: SubmitContract, *, request_id: str | None = None
+    ) -> OpportunityState:
         """Submit the drafted contract; returns once the clause checks have run (see `state.contract`)."""
-        return await self._execute(opportunity_id, OpportunityWorkflow.submit_contract, cmd)
+        return await self._execute(opportunity_id, OpportunityWorkflow.submit_contract, cmd, request_id)
 
-    async def decide_contract(self, opportunity_id: str, cmd: DecideContract) -> OpportunityState:
+    async def decide_contract(
+        self, opportunity_id: str, cmd: DecideContract, *, request_id: str | None = None
+    ) -> OpportunityState:
         """Legal's sign-off or rejection."""
-        return await self._execute(opportunity_id, OpportunityWorkflow.decide_contract, cmd)
+        return await self._execute(opportunity_id, OpportunityWorkflow.decide_contract, cmd, request_id)
 
-    async def _execute(self, opportunity_id: str, update: Any, cmd: BaseModel) -> OpportunityState:
+    async def _execute(
+        self, opportunity_id: str, update: Any, cmd: BaseModel, request_id: str | None
+    ) -> OpportunityState:
+        rid = request_id or new_request_id()
         handle = self._handle(opportunity_id)
-        result: OpportunityState = await self._call(
-            _OPPORTUNITY, opportunity_id, lambda: handle.execute_update(update, cmd)
+        return await self._call(
+            _OPPORTUNITY, opportunity_id, lambda: handle.execute_update(update, cmd, id=rid), rid
         )
-        return result
 
     async def show(self, opportunity_id: str) -> OpportunityState:
         """The opportunity's state (a workflow query: also after it has ended)."""
@@ -141,42 +195,56 @@ class DealClient:
             lambda: self._relationship(deal_id).query(AfterSalesWorkflow.state),
         )
 
-    async def record_feedback(self, deal_id: str, cmd: RecordFeedback) -> RelationshipState:
+    async def record_feedback(
+        self, deal_id: str, cmd: RecordFeedback, *, request_id: str | None = None
+    ) -> RelationshipState:
         """The customer's score (1-5) and comment for a revisit (by default the latest one)."""
-        return await self._execute_relationship(deal_id, AfterSalesWorkflow.record_feedback, cmd)
+        return await self._execute_relationship(deal_id, AfterSalesWorkflow.record_feedback, cmd, request_id)
 
-    async def open_renewal(self, deal_id: str, cmd: OpenRenewal) -> RelationshipState:
+    async def open_renewal(
+        self, deal_id: str, cmd: OpenRenewal, *, request_id: str | None = None
+    ) -> RelationshipState:
         """Open a renewal opportunity for the customer; its id is the last of `renewals`."""
-        return await self._execute_relationship(deal_id, AfterSalesWorkflow.open_renewal, cmd)
+        return await self._execute_relationship(deal_id, AfterSalesWorkflow.open_renewal, cmd, request_id)
 
-    async def close_relationship(self, deal_id: str, cmd: CloseRelationship) -> RelationshipState:
-        return await self._execute_relationship(deal_id, AfterSalesWorkflow.close, cmd)
+    async def close_relationship(
+        self, deal_id: str, cmd: CloseRelationship, *, request_id: str | None = None
+    ) -> RelationshipState:
+        return await self._execute_relationship(deal_id, AfterSalesWorkflow.close, cmd, request_id)
 
-    async def _execute_relationship(self, deal_id: str, update: Any, cmd: BaseModel) -> RelationshipState:
+    async def _execute_relationship(
+        self, deal_id: str, update: Any, cmd: BaseModel, request_id: str | None
+    ) -> RelationshipState:
+        rid = request_id or new_request_id()
         handle = self._relationship(deal_id)
-        result: RelationshipState = await self._call(
-            _RELATIONSHIP, relationship_id(deal_id), lambda: handle.execute_update(update, cmd)
+        return await self._call(
+            _RELATIONSHIP, relationship_id(deal_id), lambda: handle.execute_update(update, cmd, id=rid), rid
         )
-        return result
 
-    async def _call(self, kind: "_Kind", workflow_id: str, call: Callable[[], Awaitable[T]]) -> T:
-        """Run an update or query, turning what Temporal answers into the application's errors."""
+    async def _call(
+        self, kind: "_Kind", workflow_id: str, call: Callable[[], Awaitable[T]], request_id: str | None = None
+    ) -> T:
+        """Run an update (`request_id` is its update id) or a query, watched for a missing worker,
+        turning what Temporal answers into the application's errors."""
         try:
-            return await call()
+            return await self._watch.call(call(), workflow_id, request_id)
         except WorkflowUpdateFailedError as err:
             cause = err.cause
             if isinstance(cause, ApplicationError) and cause.type == "RuleViolation":
                 rule = str(cause.details[0]) if cause.details else "rule"
                 raise Refused(rule, cause.message) from None
             raise
-        except RPCError as err:
-            if err.status == RPCStatusCode.UNAVAILABLE:
-                address = self._client.service_client.config.target_host
-                raise Unreachable("Temporal", address, err.message) from None
-            if err.status != RPCStatusCode.NOT_FOUND:
-                raise
-            # NOT_FOUND is also the answer to an update sent to a workflow that has ended.
-            raise await self._not_running(kind, workflow_id) from None
+        except (RPCError, RPCTimeoutOrCancelledError) as err:
+            if not isinstance(err, RPCError) or err.status != RPCStatusCode.NOT_FOUND:
+                raise unavailable(self._client, err, request_id) from None
+        # NOT_FOUND is also the answer to an update sent to a workflow that has ended: if it is
+        # this very update, retried after its answer was lost, answer as the first time.
+        if request_id is not None:
+            with contextlib.suppress(RPCError):
+                done = await completed_update(self._client, workflow_id, request_id, kind.state)
+                if done is not None:
+                    return done  # type: ignore[return-value]
+        raise await self._not_running(kind, workflow_id)
 
     async def _not_running(self, kind: "_Kind", workflow_id: str) -> Refused:
         try:
@@ -184,7 +252,7 @@ class DealClient:
         except RPCError as err:
             if err.status == RPCStatusCode.NOT_FOUND:
                 return NotFound(kind.known_rule, f"no {kind.noun} {workflow_id!r}")
-            raise
+            raise unavailable(self._client, err, None) from None
         ended = status.name.lower().replace("_", " ") if status else "ended"
         reason = ""
         if kind is _RELATIONSHIP:  # say why it was closed, when its final state still tells
@@ -197,9 +265,19 @@ class DealClient:
         return Refused(kind.open_rule, message)
 
 
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def start_input(cmd: OpenOpportunity, pipeline: Pipeline) -> StartOpportunity:
+    """The workflow's input: the command, and the pipeline for as long as the workflow takes one."""
+    return StartOpportunity(command=cmd, pipeline=pipeline)
+
+
 @dataclass(frozen=True)
 class _Kind:
     noun: str
+    state: type[BaseModel]  # what its updates and queries answer
     known_rule: str  # the id names nothing
     open_rule: str  # the workflow has ended
     ended: str
@@ -208,6 +286,7 @@ class _Kind:
 
 _OPPORTUNITY = _Kind(
     "opportunity",
+    OpportunityState,
     "known-opportunity",
     "opportunity-open",
     "no longer open",
@@ -215,6 +294,7 @@ _OPPORTUNITY = _Kind(
 )
 _RELATIONSHIP = _Kind(
     "relationship",
+    RelationshipState,
     "known-relationship",
     "relationship-open",
     "closed",

@@ -1,11 +1,19 @@
 """The errors the application layer raises, and every front end maps (CLI exit codes, HTTP statuses).
 
 Anything else escaping app/ is a bug, not something a user caused.
+
+Two families matter to a caller deciding what to do next:
+- `Refused` (and `NotFound`): the answer is final; retrying the same command gets the same answer.
+- `Unavailable` (`Unreachable`, `NoWorker`, `NotAnswered`): an infrastructure fault; `retryable` is
+  True. A command may or may not have been applied: retry it with the same `request_id`, which
+  applies it at most once and answers with the first result.
 """
 
 
 class AppError(Exception):
     """Base of the errors a user can cause or meet; str() is the message to show them."""
+
+    retryable = False
 
 
 class Refused(AppError):
@@ -25,15 +33,46 @@ class NotFound(Refused):
     """
 
 
-class Unreachable(AppError):
+class Unavailable(AppError):
+    """Something the command needs did not answer: try again later, with the same request id."""
+
+    retryable = True
+
+    def __init__(self, message: str, request_id: str | None = None) -> None:
+        self.request_id = request_id
+        retry = f" (retry with request id {request_id}: it is applied at most once)" if request_id else ""
+        super().__init__(message + retry)
+
+
+class Unreachable(Unavailable):
     """A server (Temporal or PostgreSQL) did not answer at its address."""
 
-    def __init__(self, server: str, address: str, detail: str, hint: str = "") -> None:
+    def __init__(
+        self, server: str, address: str, detail: str, hint: str = "", request_id: str | None = None
+    ) -> None:
         self.server = server
         self.address = address
         self.detail = detail
         self.hint = hint
-        super().__init__(f"cannot reach {server} at {address}: {detail}" + (f". {hint}" if hint else ""))
+        message = f"cannot reach {server} at {address}: {detail}" + (f". {hint}" if hint else "")
+        super().__init__(message, request_id)
+
+
+class NoWorker(Unavailable):
+    """Temporal answers, but no dealflow worker polls the task queue: nothing can be applied or read."""
+
+    def __init__(self, task_queue: str, address: str, request_id: str | None = None) -> None:
+        self.task_queue = task_queue
+        self.address = address
+        message = (
+            f"no worker is running for task queue {task_queue} on Temporal at {address}:"
+            " start one with `dealflow worker`"
+        )
+        super().__init__(message, request_id)
+
+
+class NotAnswered(Unavailable):
+    """A worker is polling but this workflow's work is not getting done (not picked up, or failing)."""
 
 
 class BadInput(AppError):

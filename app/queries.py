@@ -4,12 +4,13 @@ stage/owner/pipeline (Temporal visibility), the approvals inbox, the configured 
 from decimal import Decimal
 
 from pydantic import BaseModel
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import RPCTimeoutOrCancelledError, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from app.connections import Connections
-from app.errors import BadInput, Unreachable
+from app.errors import BadInput
+from app.temporal_calls import unavailable
 from domain.after_sales import RelationshipState
 from domain.opportunity import OpportunityState
 from domain.pipeline import Pipeline
@@ -82,10 +83,8 @@ class Queries:
                         running=wf.status == WorkflowExecutionStatus.RUNNING,
                     )
                 )
-        except RPCError as err:
-            if err.status == RPCStatusCode.UNAVAILABLE:
-                raise Unreachable("Temporal", client.service_client.config.target_host, err.message) from None
-            raise
+        except (RPCError, RPCTimeoutOrCancelledError) as err:
+            raise unavailable(client, err, None) from None
         return sorted(found, key=lambda d: d.opportunity_id)
 
 

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from cli import render_json
-from cli.common import JsonFlag, build, console, deferred, open_app, parse_amount
+from cli.common import JsonFlag, RequestId, build, console, deferred, open_app, parse_amount, request_id
 from cli.render_deals import print_relationship, print_renewal_opened
 from domain.after_sales import CloseRelationship, OpenRenewal, RecordFeedback
 
@@ -38,11 +38,14 @@ async def feedback(
     by: Annotated[str, typer.Option(help="who took the feedback")],
     comment: Annotated[str, typer.Option()] = "",
     revisit: Annotated[int | None, typer.Option(help="which revisit (default: the latest)")] = None,
+    rid: RequestId = None,
 ) -> None:
     """Record the customer's feedback on a revisit."""
     cmd = build(RecordFeedback, score=score, comment=comment, by=by, revisit=revisit)
     async with open_app() as app:
-        print_relationship(await (await app.deals()).record_feedback(deal_id, cmd), console)
+        print_relationship(
+            await (await app.deals()).record_feedback(deal_id, cmd, request_id=request_id(rid)), console
+        )
 
 
 @aftersales.command(
@@ -54,11 +57,12 @@ async def renew(
     amount: Annotated[Decimal, typer.Option(parser=parse_amount, metavar="NUMBER")],
     by: By,
     note: Annotated[str, typer.Option()] = "",
+    rid: RequestId = None,
 ) -> None:
     """Open a renewal opportunity for the customer."""
     cmd = build(OpenRenewal, amount=amount, by=by, note=note)
     async with open_app() as app:
-        state = await (await app.deals()).open_renewal(deal_id, cmd)
+        state = await (await app.deals()).open_renewal(deal_id, cmd, request_id=request_id(rid))
     print_renewal_opened(state, console)
 
 
@@ -66,8 +70,12 @@ async def renew(
     epilog="Example: dealflow aftersales close acme-01 --reason 'company acquired' --by mei.chen"
 )
 @deferred
-async def close(deal_id: DealId, reason: Annotated[str, typer.Option()], by: By) -> None:
+async def close(
+    deal_id: DealId, reason: Annotated[str, typer.Option()], by: By, rid: RequestId = None
+) -> None:
     """End the relationship: no more revisits."""
     cmd = build(CloseRelationship, reason=reason, by=by)
     async with open_app() as app:
-        print_relationship(await (await app.deals()).close_relationship(deal_id, cmd), console)
+        print_relationship(
+            await (await app.deals()).close_relationship(deal_id, cmd, request_id=request_id(rid)), console
+        )

@@ -2,6 +2,7 @@
 the option types (dates, amounts, facts) with their usage errors."""
 
 import functools
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
@@ -15,6 +16,7 @@ from rich.console import Console
 
 from app.bootstrap import Dealflow, open_dealflow
 from app.errors import BadInput
+from cli.render_deals import print_request_id
 from runtime.settings import Settings
 
 console = Console(highlight=False)  # results: stdout
@@ -113,3 +115,25 @@ OpenedTo = Annotated[
         "--to", parser=parse_datetime, metavar="DATE", help="... and before this one (default: now)"
     ),
 ]
+RequestId = Annotated[
+    str | None,
+    typer.Option(
+        "--request-id",
+        metavar="ID",
+        help="this command's idempotency key: sent again with the same id (after a timeout, an"
+        " unreachable server, a lost answer) it is applied at most once and answers as the first time"
+        " (default: a new one, printed on stderr)",
+    ),
+]
+
+
+def request_id(given: str | None) -> str:
+    """The command's request id: the one given, or a new one printed on stderr first, so a user
+    whose command met an outage (or whose terminal died) can retry it safely."""
+    if given is not None:
+        if not given.strip():
+            raise BadInput("--request-id must not be empty")
+        return given
+    new = str(uuid.uuid4())
+    print_request_id(new, errors)
+    return new

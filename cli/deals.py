@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from cli.common import build, console, deferred, facts, open_app, parse_amount, parse_fact
+from cli.common import (
+    RequestId,
+    build,
+    console,
+    deferred,
+    facts,
+    open_app,
+    parse_amount,
+    parse_fact,
+    request_id,
+)
 from cli.render_deals import print_started, print_state
 from domain.commands import AdvanceStage, LogTouch, MarkLost, OpenOpportunity, Reopen
 from domain.stages import LossReason, Stage
@@ -34,6 +44,7 @@ async def start(
     ] = None,
     pipeline: Annotated[str, typer.Option(help="the pipeline it follows")] = "software",
     amount: Annotated[Decimal, typer.Option(parser=parse_amount, metavar="NUMBER")] = Decimal(0),
+    rid: RequestId = None,
 ) -> None:
     """Open a new opportunity (a lead) in a pipeline."""
     oid = opportunity_id if opportunity_id is not None else f"opp-{uuid.uuid4().hex[:10]}"
@@ -48,7 +59,7 @@ async def start(
         amount=amount,
     )
     async with open_app() as app:
-        await (await app.deals()).open(cmd)
+        await (await app.deals()).open(cmd, request_id=request_id(rid))
     print_started(oid, console)
 
 
@@ -70,11 +81,14 @@ async def advance(
         ),
     ] = None,
     amount: Annotated[Decimal | None, typer.Option(parser=parse_amount, metavar="NUMBER")] = None,
+    rid: RequestId = None,
 ) -> None:
     """Move an opportunity forward one stage, recording the facts its exit criteria ask for."""
     cmd = build(AdvanceStage, to_stage=to, facts=facts(fact), amount=amount)
     async with open_app() as app:
-        print_state(await (await app.deals()).advance(opportunity_id, cmd), console)
+        print_state(
+            await (await app.deals()).advance(opportunity_id, cmd, request_id=request_id(rid)), console
+        )
 
 
 @commands.command(
@@ -86,19 +100,25 @@ async def lose(
     opportunity_id: Id,
     reason: Annotated[LossReason, typer.Option(help="why it was lost")],
     note: Note = "",
+    rid: RequestId = None,
 ) -> None:
     """Mark an opportunity lost, with a reason."""
     cmd = build(MarkLost, reason=reason, note=note)
     async with open_app() as app:
-        print_state(await (await app.deals()).mark_lost(opportunity_id, cmd), console)
+        print_state(
+            await (await app.deals()).mark_lost(opportunity_id, cmd, request_id=request_id(rid)), console
+        )
 
 
 @commands.command(rich_help_panel=PANEL, epilog="Example: dealflow reopen acme-01 --note 'budget is back'")
 @deferred
-async def reopen(opportunity_id: Id, note: Note = "") -> None:
+async def reopen(opportunity_id: Id, note: Note = "", rid: RequestId = None) -> None:
     """Reopen a lost opportunity into the stage it was lost from."""
+    cmd = build(Reopen, note=note)
     async with open_app() as app:
-        print_state(await (await app.deals()).reopen(opportunity_id, build(Reopen, note=note)), console)
+        print_state(
+            await (await app.deals()).reopen(opportunity_id, cmd, request_id=request_id(rid)), console
+        )
 
 
 @commands.command(
@@ -111,8 +131,11 @@ async def touch(
     kind: Annotated[str, typer.Option(help="call, visit, mail, …")],
     by: Annotated[str, typer.Option(help="who was in touch")],
     note: Note = "",
+    rid: RequestId = None,
 ) -> None:
     """Log an activity with the customer (restarts the stage's idle clock)."""
     cmd = build(LogTouch, kind=kind, by=by, note=note)
     async with open_app() as app:
-        print_state(await (await app.deals()).log_touch(opportunity_id, cmd), console)
+        print_state(
+            await (await app.deals()).log_touch(opportunity_id, cmd, request_id=request_id(rid)), console
+        )

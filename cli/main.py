@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from app.errors import AppError, BadInput, NotFound, Refused, Unreachable
+from app.errors import AppError, BadInput, NotFound, Refused, Unavailable, Unreachable
 from cli import after_sales, brief, deals, negotiation, operations, queries, reconcile, reports
 from cli.common import collect_calls, errors
 from cli.render_deals import print_error
@@ -34,7 +34,7 @@ EPILOG = """\
 | 2 | usage or bad input: an option, a date, an address, the pipeline file |
 | 3 | refused by a rule (nothing was recorded) |
 | 4 | not found |
-| 5 | a server (Temporal, PostgreSQL) unreachable |
+| 5 | a server (Temporal, PostgreSQL) unreachable, or no worker: retry (same `--request-id`) |
 | 130 | interrupted (Ctrl-C, SIGTERM) |
 
 Servers: `TEMPORAL_ADDRESS` (default: the dev server `dealflow worker` runs on localhost:7233),
@@ -122,8 +122,8 @@ def _report(err: AppError) -> int:
     if isinstance(err, Refused):
         print_error("refused", str(err), errors)
         return REFUSED
-    if isinstance(err, Unreachable):
-        print_error("unreachable:", str(err), errors)
+    if isinstance(err, Unavailable):  # a server or the worker: worth retrying, with the same request id
+        print_error("unreachable:" if isinstance(err, Unreachable) else "unavailable:", str(err), errors)
         return UNREACHABLE
     if isinstance(err, BadInput):
         print_error("error:", str(err), errors)

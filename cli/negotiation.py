@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import build, console, deferred, open_app, parse_amount
+from cli.common import RequestId, build, console, deferred, open_app, parse_amount, request_id
 from cli.render_deals import print_state
 from domain.commands import DecideContract, DecideDiscount, RequestDiscount, SubmitContract
 from domain.contracts import Contract
@@ -28,31 +28,44 @@ async def request(
     opportunity_id: Id,
     pct: Annotated[Decimal, typer.Option(parser=parse_amount, metavar="PERCENT", help="e.g. 12.5")],
     comment: Comment = "",
+    rid: RequestId = None,
 ) -> None:
     """The owner asks for a discount (percent off the amount)."""
     cmd = build(RequestDiscount, discount=pct, comment=comment)
     async with open_app() as app:
-        print_state(await (await app.deals()).request_discount(opportunity_id, cmd), console)
+        print_state(
+            await (await app.deals()).request_discount(opportunity_id, cmd, request_id=request_id(rid)),
+            console,
+        )
 
 
-async def _decide_discount(opportunity_id: str, approver: str, comment: str, approve: bool) -> None:
+async def _decide_discount(
+    opportunity_id: str, approver: str, comment: str, approve: bool, rid: str | None
+) -> None:
     cmd = build(DecideDiscount, approver=approver, approve=approve, comment=comment)
     async with open_app() as app:
-        print_state(await (await app.deals()).decide_discount(opportunity_id, cmd), console)
+        print_state(
+            await (await app.deals()).decide_discount(opportunity_id, cmd, request_id=request_id(rid)),
+            console,
+        )
 
 
 @discount.command(epilog="Example: dealflow discount approve acme-01 --approver mei.chen --comment ok")
 @deferred
-async def approve(opportunity_id: Id, approver: Approver, comment: Comment = "") -> None:
+async def approve(
+    opportunity_id: Id, approver: Approver, comment: Comment = "", rid: RequestId = None
+) -> None:
     """Approve the open discount request, as an approver."""
-    await _decide_discount(opportunity_id, approver, comment, approve=True)
+    await _decide_discount(opportunity_id, approver, comment, approve=True, rid=rid)
 
 
 @discount.command(epilog="Example: dealflow discount reject acme-01 --approver mei.chen --comment 'too deep'")
 @deferred
-async def reject(opportunity_id: Id, approver: Approver, comment: Comment = "") -> None:
+async def reject(
+    opportunity_id: Id, approver: Approver, comment: Comment = "", rid: RequestId = None
+) -> None:
     """Reject the open discount request, as an approver."""
-    await _decide_discount(opportunity_id, approver, comment, approve=False)
+    await _decide_discount(opportunity_id, approver, comment, approve=False, rid=rid)
 
 
 @contract.command(
@@ -78,6 +91,7 @@ async def submit(
             "--liability-cap", parser=parse_amount, metavar="NUMBER", help="omit if the contract has none"
         ),
     ] = None,
+    rid: RequestId = None,
 ) -> None:
     """Submit the drafted contract; the clause checks run at once and their verdict is shown."""
     draft = build(
@@ -88,29 +102,38 @@ async def submit(
         payment_terms_days=payment_days,
         liability_cap=liability_cap,
     )
+    cmd = SubmitContract(contract=draft)
     async with open_app() as app:
         print_state(
-            await (await app.deals()).submit_contract(opportunity_id, SubmitContract(contract=draft)), console
+            await (await app.deals()).submit_contract(opportunity_id, cmd, request_id=request_id(rid)),
+            console,
         )
 
 
-async def _decide_contract(opportunity_id: str, by: str, comment: str, approve: bool) -> None:
+async def _decide_contract(
+    opportunity_id: str, by: str, comment: str, approve: bool, rid: str | None
+) -> None:
     cmd = build(DecideContract, by=by, approve=approve, comment=comment)
     async with open_app() as app:
-        print_state(await (await app.deals()).decide_contract(opportunity_id, cmd), console)
+        print_state(
+            await (await app.deals()).decide_contract(opportunity_id, cmd, request_id=request_id(rid)),
+            console,
+        )
 
 
 @contract.command(epilog="Example: dealflow contract sign acme-01 --by lin.ma")
 @deferred
-async def sign(opportunity_id: Id, by: Legal, comment: Comment = "") -> None:
+async def sign(opportunity_id: Id, by: Legal, comment: Comment = "", rid: RequestId = None) -> None:
     """Legal: sign off the contract under review."""
-    await _decide_contract(opportunity_id, by, comment, approve=True)
+    await _decide_contract(opportunity_id, by, comment, approve=True, rid=rid)
 
 
 @contract.command(
     "reject", epilog="Example: dealflow contract reject acme-01 --by lin.ma --comment 'redraft 7.2'"
 )
 @deferred
-async def reject_contract(opportunity_id: Id, by: Legal, comment: Comment = "") -> None:
+async def reject_contract(
+    opportunity_id: Id, by: Legal, comment: Comment = "", rid: RequestId = None
+) -> None:
     """Legal: send the contract under review back for redrafting."""
-    await _decide_contract(opportunity_id, by, comment, approve=False)
+    await _decide_contract(opportunity_id, by, comment, approve=False, rid=rid)

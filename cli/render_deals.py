@@ -171,6 +171,10 @@ def print_error(kind: str, message: str, console: Console) -> None:
     console.print(f"[red]{kind}[/red] {escape(message)}", soft_wrap=True)
 
 
+def print_request_id(request_id: str, console: Console) -> None:
+    console.print(f"request id: {escape(request_id)}", soft_wrap=True)
+
+
 def print_started(opportunity_id: str, console: Console) -> None:
     console.print(f"started {escape(opportunity_id)}")
 

@@ -78,8 +78,10 @@ class TrackingDealClient(DealClient):
         super().__init__(*args, **kwargs)
         self.started: list[str] = []
 
-    async def open(self, cmd: OpenOpportunity) -> WorkflowHandle[OpportunityWorkflow, OpportunityState]:
-        handle = await super().open(cmd)
+    async def open(
+        self, cmd: OpenOpportunity, *, request_id: str | None = None
+    ) -> WorkflowHandle[OpportunityWorkflow, OpportunityState]:
+        handle = await super().open(cmd, request_id=request_id)
         self.started.append(cmd.opportunity_id)
         return handle
 

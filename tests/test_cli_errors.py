@@ -43,7 +43,10 @@ async def test_refused_is_3_and_not_found_is_4(capsys: pytest.CaptureFixture[str
     start = ["start", "--id", oid, "--owner", "a", "--company", "c", "--contact", "p", "--source", "web"]
     code, out, err = await run([*start, "--pipeline", "hardware"], capsys)
     assert (code, out) == (3, "")
-    assert err.startswith("refused [unknown-pipeline] no pipeline 'hardware'")
+    # a command names its request id first (a new one here), then the one line of its refusal
+    request_line, refusal = err.splitlines()
+    assert request_line.startswith("request id: ")
+    assert refusal.startswith("refused [unknown-pipeline] no pipeline 'hardware'")
     code, out, err = await run(["show", f"{oid}-never"], capsys)
     assert (code, out) == (4, "")
     assert err == f"not found: no opportunity '{oid}-never'\n"
