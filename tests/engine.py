@@ -5,6 +5,7 @@ create_worker` registers the pipeline resolver, the workflow tests use this one.
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
@@ -15,7 +16,6 @@ from temporalio.worker import Worker
 from activities.worker_activities import engine_activities
 from app.errors import Refused
 from domain.commands import OpenOpportunity
-from domain.opportunity import OpportunityState
 from domain.pipeline import PipelineCatalog, load_catalog
 from store.event_store import EventStore
 from tests.conftest import TrackingDealClient
@@ -29,8 +29,10 @@ class OpeningDealClient(TrackingDealClient):
     """Opens a deal the way the client side is asked to: start the workflow, then wait (the
     `opened` update) until the worker has resolved the pipeline and opened the lead."""
 
-    async def open(self, cmd: OpenOpportunity) -> WorkflowHandle[OpportunityWorkflow, OpportunityState]:
-        handle = await super().open(cmd)
+    task_queue = ""  # the worker's, for tests that start workflows of their own beside it
+
+    async def open(self, cmd: OpenOpportunity, **kwargs: Any) -> WorkflowHandle[OpportunityWorkflow, Any]:
+        handle = await super().open(cmd, **kwargs)
         try:
             await handle.execute_update(OpportunityWorkflow.opened)
         except WorkflowUpdateFailedError as err:
@@ -65,6 +67,7 @@ async def engine_deals(
     (with `client_catalog` as its own) to drive it; every workflow it started ends with the test."""
     task_queue = f"tq-{uuid.uuid4().hex[:8]}"
     deals = OpeningDealClient(env.client, client_catalog or load_catalog(), task_queue)
+    deals.task_queue = task_queue
     async with engine_worker(env.client, store, task_queue, worker_catalog):
         yield deals
         for oid in deals.started:

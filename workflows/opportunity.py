@@ -56,18 +56,21 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.pipeline import Pipeline
     from domain.stages import Stage
-    from workflows import search_attributes as sa
     from workflows.event_sourcing import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, Decide, new_meta, refusal
     from workflows.event_stream import EventStream
     from workflows.messages import (
         CHECK_CONTRACT,
-        RESOLVE_PIPELINE,
         CarriedOpportunity,
         ContractCheckRequest,
-        PipelineLookup,
         StartOpportunity,
     )
-    from workflows.opportunity_effects import is_won, notify_stall, start_after_sales
+    from workflows.opportunity_effects import (
+        is_won,
+        notify_stall,
+        publish,
+        resolve_pipeline,
+        start_after_sales,
+    )
 
 # Workflows started since the worker owns the rules ignore a pipeline in their input.
 PIPELINE_FROM_WORKER = "pipeline-from-worker"
@@ -90,25 +93,24 @@ class OpportunityWorkflow:
 
     @workflow.run
     async def run(self, start: StartOpportunity) -> OpportunityState | None:
+        try:
+            return await self._run(start)
+        except ApplicationError:  # the deal fails (a refused lead, a stranger's after-sales id)...
+            await workflow.wait_condition(
+                workflow.all_handlers_finished
+            )  # ...once every caller has its answer
+            raise
+
+    async def _run(self, start: StartOpportunity) -> OpportunityState | None:
         if self._stream is None and self._refused is None:
-            lookup: PipelineLookup = await workflow.execute_activity(
-                RESOLVE_PIPELINE,
-                start.command.pipeline,
-                result_type=PipelineLookup,
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
-            )
-            if lookup.pipeline is None:  # a caller's catalog the worker does not share
-                self._refused = RuleViolation(
-                    "unknown-pipeline",
-                    f"the worker has no pipeline {start.command.pipeline!r}"
-                    f" (known: {', '.join(lookup.known) or 'none'}): nothing was recorded",
-                )
-                workflow.logger.error("%s: %s", start.command.opportunity_id, self._refused.message)
-                await workflow.wait_condition(workflow.all_handlers_finished)  # they are refused
+            try:
+                pipeline, self._pipeline_version = await resolve_pipeline(start.command.pipeline)
+            except RuleViolation as unknown:  # record nothing, answer every caller, and end
+                self._refused = unknown
+                workflow.logger.error("%s: %s", start.command.opportunity_id, unknown.message)
+                await workflow.wait_condition(workflow.all_handlers_finished)
                 return None
-            self._pipeline_version = lookup.version
-            self._open(start.command, lookup.pipeline)
+            self._open(start.command, pipeline)
         if self._refused is not None:
             raise refusal(self._refused)
         self._publish()
@@ -308,15 +310,5 @@ class OpportunityWorkflow:
         self._after_sales_started = True
         await start_after_sales(self._state, self._pipeline)
 
-    # --- search attributes -----------------------------------------------------------------------
-
     def _publish(self) -> None:
-        s = self._state
-        workflow.upsert_search_attributes(
-            [
-                sa.STAGE.value_set(s.status),
-                sa.OWNER.value_set(s.owner),
-                sa.PIPELINE.value_set(s.pipeline),
-                sa.AMOUNT.value_set(float(s.amount)),
-            ]
-        )
+        publish(self._state)

@@ -1,18 +1,45 @@
-"""What an opportunity's workflow does beyond its own stream: nag people about idle deals, hand a
-won customer to after-sales. Kept apart from `workflows.opportunity` so that one reads as the
-deal's commands and its run loop."""
+"""What an opportunity's workflow does beyond its own stream: ask the worker for the rules, nag
+people about idle deals, hand a won customer to after-sales, publish search attributes. Kept apart
+from `workflows.opportunity` so that one reads as the deal's commands and its run loop."""
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.after_sales import DealWon
+    from domain.errors import RuleViolation
     from domain.events import StallEscalated, StallReminded
     from domain.opportunity import OpportunityState
     from domain.pipeline import Pipeline
     from domain.stages import Stage
+    from workflows import search_attributes as sa
     from workflows.event_sourcing import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, notify
-    from workflows.messages import START_AFTER_SALES, Notification, StartAfterSales
+    from workflows.messages import (
+        RESOLVE_PIPELINE,
+        START_AFTER_SALES,
+        Notification,
+        PipelineLookup,
+        StartAfterSales,
+    )
+
+
+async def resolve_pipeline(pipeline_id: str) -> tuple[Pipeline, str | None]:
+    """The worker's rules for this pipeline id and their version hash (the activity's answer is in
+    history, so a replay decides the same); RuleViolation when the worker has no such pipeline."""
+    lookup: PipelineLookup = await workflow.execute_activity(
+        RESOLVE_PIPELINE,
+        pipeline_id,
+        result_type=PipelineLookup,
+        start_to_close_timeout=ACTIVITY_TIMEOUT,
+        retry_policy=ACTIVITY_RETRY,
+    )
+    if lookup.pipeline is None:  # the caller's catalog is not the worker's
+        known = ", ".join(lookup.known) or "none"
+        raise RuleViolation(
+            "unknown-pipeline",
+            f"the worker has no pipeline {pipeline_id!r} (known: {known}): nothing was recorded",
+        )
+    return lookup.pipeline, lookup.version
 
 
 async def notify_stall(state: OpportunityState, event: StallReminded | StallEscalated) -> None:
@@ -67,3 +94,15 @@ async def start_after_sales(state: OpportunityState, pipeline: Pipeline) -> None
             type="AfterSalesNotStarted",
             non_retryable=True,
         ) from None
+
+
+def publish(state: OpportunityState) -> None:
+    """Keep the deal's search attributes current (Temporal visibility: `dealflow list`)."""
+    workflow.upsert_search_attributes(
+        [
+            sa.STAGE.value_set(state.status),
+            sa.OWNER.value_set(state.owner),
+            sa.PIPELINE.value_set(state.pipeline),
+            sa.AMOUNT.value_set(float(state.amount)),
+        ]
+    )
