@@ -8,12 +8,10 @@ to answer, as `Unavailable` (retryable: retry with the same request id).
 `DealRefused` is the earlier name of `Refused`.
 """
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -21,16 +19,16 @@ from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
     WorkflowHandle,
-    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from app.errors import BadInput, NotFound, Refused
+from app.errors import BadInput, Refused
 from app.temporal_calls import completed_update, unavailable
 from app.worker_watch import WorkerWatch
+from app.workflow_kinds import OPPORTUNITY, RELATIONSHIP, WorkflowKind, not_running
 from domain.after_sales import (
     CloseRelationship,
     OpenRenewal,
@@ -52,7 +50,7 @@ from domain.commands import (
 from domain.errors import RuleViolation
 from domain.events import EventMeta
 from domain.opportunity import OpportunityState, decide_open
-from domain.pipeline import Pipeline, PipelineCatalog
+from domain.pipeline import PipelineCatalog
 from runtime.settings import TASK_QUEUE
 from workflows.after_sales import AfterSalesWorkflow
 from workflows.messages import StartOpportunity
@@ -88,18 +86,23 @@ class DealClient:
         self._watch = watch or WorkerWatch(client, task_queue)
 
     async def open(self, cmd: OpenOpportunity, *, request_id: str | None = None) -> OpportunityHandle:
-        """Start the opportunity's workflow. Refused for an unknown pipeline, a bad lead or a taken id
-        (taken by another request: the same request id again answers with the deal it started)."""
+        """Start the opportunity's workflow and return once the worker has opened the lead.
+
+        The worker's catalog decides what the pipeline means (an unknown one is refused there);
+        a lead this client can already see is bad (by its own catalog) never starts a workflow.
+        Refused for a taken id, unless taken by this same request: then it answers as the first
+        time (a retry after a lost answer)."""
         if not cmd.opportunity_id.strip():
             raise BadInput("an opportunity id must not be empty")
         request_id = request_id or new_request_id()
-        pipeline = _refusing(lambda: self._catalog.get(cmd.pipeline))
-        # Check the lead here too, so a bad one never starts a workflow at all.
-        _refusing(lambda: decide_open(cmd, pipeline, EventMeta(event_id="check", occurred_at=_EPOCH)))
+        if cmd.pipeline in self._catalog.pipelines:
+            pipeline = self._catalog.get(cmd.pipeline)
+            _refusing(lambda: decide_open(cmd, pipeline, EventMeta(event_id="check", occurred_at=_EPOCH)))
+        handle = self._handle(cmd.opportunity_id)
         try:
-            return await self._client.start_workflow(
+            await self._client.start_workflow(
                 OpportunityWorkflow.run,
-                start_input(cmd, pipeline),
+                StartOpportunity(command=cmd),  # no rules: the worker's are the rules
                 id=cmd.opportunity_id,
                 task_queue=self._task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
@@ -107,17 +110,30 @@ class DealClient:
                 memo={REQUEST_ID_MEMO: request_id},
             )
         except WorkflowAlreadyStartedError:
-            if await self._started_by(cmd.opportunity_id, request_id):
-                return self._handle(cmd.opportunity_id)  # a retry of the open that started it
-            raise Refused(
-                "unique-opportunity-id", f"an opportunity with id {cmd.opportunity_id!r} already exists"
-            ) from None
+            if not await self._started_by(cmd.opportunity_id, request_id):
+                raise Refused(
+                    "unique-opportunity-id", f"an opportunity with id {cmd.opportunity_id!r} already exists"
+                ) from None
         except (RPCError, RPCTimeoutOrCancelledError) as err:
             raise unavailable(self._client, err, request_id) from None
+        # The worker's verdict on the lead (and a retried open's first answer). Its own id: a
+        # request id is one command's, and `opened` is a step of this one.
+        await self._call(
+            OPPORTUNITY,
+            cmd.opportunity_id,
+            lambda: handle.execute_update(OpportunityWorkflow.opened, id=f"open:{request_id}"),
+            request_id,
+        )
+        return handle
 
     async def _started_by(self, workflow_id: str, request_id: str) -> bool:
+        """Whether the workflow with this id was started by the request `request_id` (the first
+        run's memo: a later run's may not carry it)."""
         try:
             described = await self._client.get_workflow_handle(workflow_id).describe()
+            first = described.raw_description.workflow_execution_info.first_run_id
+            if first and first != described.run_id:
+                described = await self._client.get_workflow_handle(workflow_id, run_id=first).describe()
             return bool(await described.memo_value(REQUEST_ID_MEMO, None) == request_id)
         except (RPCError, RPCTimeoutOrCancelledError) as err:
             raise unavailable(self._client, err, request_id) from None
@@ -174,13 +190,13 @@ class DealClient:
         rid = request_id or new_request_id()
         handle = self._handle(opportunity_id)
         return await self._call(
-            _OPPORTUNITY, opportunity_id, lambda: handle.execute_update(update, cmd, id=rid), rid
+            OPPORTUNITY, opportunity_id, lambda: handle.execute_update(update, cmd, id=rid), rid
         )
 
     async def show(self, opportunity_id: str) -> OpportunityState:
         """The opportunity's state (a workflow query: also after it has ended)."""
         handle = self._handle(opportunity_id)
-        return await self._call(_OPPORTUNITY, opportunity_id, lambda: handle.query(OpportunityWorkflow.state))
+        return await self._call(OPPORTUNITY, opportunity_id, lambda: handle.query(OpportunityWorkflow.state))
 
     # --- after-sales: addressed by the won deal's id ----------------------------------------------
 
@@ -190,7 +206,7 @@ class DealClient:
     async def relationship(self, deal_id: str) -> RelationshipState:
         """The after-sales relationship of a won deal: revisits, feedback, renewals."""
         return await self._call(
-            _RELATIONSHIP,
+            RELATIONSHIP,
             relationship_id(deal_id),
             lambda: self._relationship(deal_id).query(AfterSalesWorkflow.state),
         )
@@ -218,11 +234,15 @@ class DealClient:
         rid = request_id or new_request_id()
         handle = self._relationship(deal_id)
         return await self._call(
-            _RELATIONSHIP, relationship_id(deal_id), lambda: handle.execute_update(update, cmd, id=rid), rid
+            RELATIONSHIP, relationship_id(deal_id), lambda: handle.execute_update(update, cmd, id=rid), rid
         )
 
     async def _call(
-        self, kind: "_Kind", workflow_id: str, call: Callable[[], Awaitable[T]], request_id: str | None = None
+        self,
+        kind: WorkflowKind,
+        workflow_id: str,
+        call: Callable[[], Awaitable[T]],
+        request_id: str | None = None,
     ) -> T:
         """Run an update (`request_id` is its update id) or a query, watched for a missing worker,
         turning what Temporal answers into the application's errors."""
@@ -244,62 +264,13 @@ class DealClient:
                 done = await completed_update(self._client, workflow_id, request_id, kind.state)
                 if done is not None:
                     return done  # type: ignore[return-value]
-        raise await self._not_running(kind, workflow_id)
-
-    async def _not_running(self, kind: "_Kind", workflow_id: str) -> Refused:
-        try:
-            status = (await self._client.get_workflow_handle(workflow_id).describe()).status
-        except RPCError as err:
-            if err.status == RPCStatusCode.NOT_FOUND:
-                return NotFound(kind.known_rule, f"no {kind.noun} {workflow_id!r}")
-            raise unavailable(self._client, err, None) from None
-        ended = status.name.lower().replace("_", " ") if status else "ended"
-        reason = ""
-        if kind is _RELATIONSHIP:  # say why it was closed, when its final state still tells
-            with contextlib.suppress(RPCError, WorkflowQueryFailedError, asyncio.TimeoutError):
-                state = await self._client.get_workflow_handle_for(AfterSalesWorkflow.run, workflow_id).query(
-                    AfterSalesWorkflow.state, rpc_timeout=timedelta(seconds=5)
-                )
-                reason = f" ({state.closed})" if state.closed else ""
-        message = f"{workflow_id} is {kind.ended}{reason} (workflow {ended}): {kind.nothing_more}"
-        return Refused(kind.open_rule, message)
+        raise await not_running(self._client, kind, workflow_id)
 
 
 def new_request_id() -> str:
     return str(uuid.uuid4())
 
 
-def start_input(cmd: OpenOpportunity, pipeline: Pipeline) -> StartOpportunity:
-    """The workflow's input: the command, and the pipeline for as long as the workflow takes one."""
-    return StartOpportunity(command=cmd, pipeline=pipeline)
-
-
-@dataclass(frozen=True)
-class _Kind:
-    noun: str
-    state: type[BaseModel]  # what its updates and queries answer
-    known_rule: str  # the id names nothing
-    open_rule: str  # the workflow has ended
-    ended: str
-    nothing_more: str
-
-
-_OPPORTUNITY = _Kind(
-    "opportunity",
-    OpportunityState,
-    "known-opportunity",
-    "opportunity-open",
-    "no longer open",
-    "it has reached after-sales; its customer relationship carries on",
-)
-_RELATIONSHIP = _Kind(
-    "relationship",
-    RelationshipState,
-    "known-relationship",
-    "relationship-open",
-    "closed",
-    "no more feedback, renewals or revisits",
-)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

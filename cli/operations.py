@@ -5,10 +5,10 @@ from typing import Annotated
 
 import typer
 
+from app.errors import BadInput
 from cli.common import console, deferred, open_app
 from runtime.logging_setup import configure_logging
-from runtime.settings import Settings
-from runtime.temporal_client import serve
+from runtime.worker_service import serve
 
 commands = typer.Typer()
 PANEL = "Operations"
@@ -20,9 +20,16 @@ async def worker() -> None:
     """Run the worker: the workflows and activities, on TEMPORAL_ADDRESS / DATABASE_URL, or on
     embedded servers under DEALFLOW_DATA_DIR (the Temporal Web UI: http://localhost:8233).
 
-    A killed worker loses nothing: Temporal re-delivers its unfinished work."""
+    A killed worker loses nothing: Temporal re-delivers its unfinished work. Started while
+    Temporal or PostgreSQL is down, it waits for them (logging each attempt); it rides out
+    outages while running."""
     configure_logging(logging.INFO)  # a long-running service: its log is its output
-    await serve(Settings.from_env())
+    async with open_app() as app:  # a bad pipeline file or address is a usage error, exit 2
+        catalog = app.catalog
+        try:
+            await serve(app.settings, catalog)
+        except ValueError as err:  # a malformed DATABASE_URL: waiting would not mend it
+            raise BadInput(str(err)) from None
 
 
 @commands.command(rich_help_panel=PANEL, epilog="Example: dealflow demo --opportunities 200 --seed 7")

