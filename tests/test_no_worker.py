@@ -94,8 +94,8 @@ async def test_the_cli_exits_5_naming_the_task_queue(
     monkeypatch.setenv("TEMPORAL_ADDRESS", lonely.client.service_client.config.target_host)
     monkeypatch.setenv("TEMPORAL_NAMESPACE", lonely.client.namespace)
     oid = f"cli-{uuid.uuid4().hex[:8]}"
-    start = ["start", "--id", oid, "--owner", "an", "--company", "Acme", "--contact", "Li", "--source", "web"]
-    assert await main([*start, "--request-id", "open-9"]) == 5  # started, but nobody opens the lead
+    lead = ["start", "--id", oid, "--owner", "an", "--company", "Acme", "--contact", "Li", "--source", "web"]
+    assert await main([*lead, "--request-id", "open-9"]) == 5  # started, but nobody opens the lead
     err = capsys.readouterr().err
     assert "no worker is running" in err
     assert "retry with request id open-9" in err
