@@ -12,6 +12,7 @@ from domain.pipeline import load_catalog
 from domain.stages import STAGE_ORDER, Stage
 from store.event_store import EventConflictError, EventStore
 from store.migrations import MIGRATIONS
+from store.pipeline_versions import pipeline_version, pipeline_versions, record_pipeline_version
 from tests.factories import ALL_FACTS, T0, open_cmd, sign_contract
 
 SOFTWARE = load_catalog().get("software")
@@ -91,3 +92,18 @@ async def test_schema_is_applied_once_even_by_racing_processes(database_url: str
     assert row[0] == len(MIGRATIONS)  # each applied exactly once
     for s in stores:
         await s.close()
+
+
+async def test_pipeline_versions_keep_each_body_once_by_its_content_hash(store: EventStore) -> None:
+    software = load_catalog().get("software")
+    first = await record_pipeline_version(store, software)
+    assert first == pipeline_version(load_catalog().get("software"))  # the same rules, the same hash
+    assert await record_pipeline_version(store, software) == first  # kept once
+    stricter = software.model_copy(update={"name": "Software licences (2027)"})
+    second = await record_pipeline_version(store, stricter)
+    assert second != first
+    await record_pipeline_version(store, load_catalog().get("services"))
+    versions = await pipeline_versions(store, "software")
+    assert [(v.hash, v.pipeline) for v in versions] == [(first, software), (second, stricter)]
+    assert versions[0].first_seen <= versions[1].first_seen
+    assert {v.pipeline_id for v in await pipeline_versions(store)} == {"software", "services"}
