@@ -1,12 +1,15 @@
 """Notifications through one activity. The default delivery is a structured log line plus a row
 in the PostgreSQL `notifications` outbox, which mail or chat integrations can read and mark
-delivered. Sending the same notification twice (a retried activity) stores it once.
+delivered. Sending the same notification twice (a retried activity) stores it once. A message
+PostgreSQL cannot hold fails for good; a database that is down is retried.
 """
 
 from typing import Protocol
 
+import psycopg
 import structlog
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from store import outbox
 from store.event_store import EventStore
@@ -44,4 +47,8 @@ class NotificationActivities:
 
     @activity.defn(name=NOTIFY)
     async def notify(self, notification: Notification) -> bool:
-        return await self._notifier.send(notification)
+        try:
+            return await self._notifier.send(notification)
+        except psycopg.DataError as err:  # a text the outbox cannot hold: retrying cannot help
+            log.error("notification refused", key=notification.key, error=str(err))
+            raise ApplicationError(str(err), type="NotificationRefused", non_retryable=True) from err

@@ -7,8 +7,10 @@ can be read back after the file changes. An unknown id is an answer, not an erro
 decides what it means.
 """
 
+import psycopg
 import structlog
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from domain.errors import RuleViolation
 from domain.pipeline import PipelineCatalog
@@ -33,6 +35,8 @@ class PipelineActivities:
             known = sorted(self._catalog.pipelines)
             log.warning("unknown pipeline", pipeline=pipeline_id, known=known)
             return PipelineLookup(known=known)
-        # A database that is down raises here and the activity is retried with backoff.
-        version = await record_pipeline_version(self._store, pipeline)
+        try:  # a database that is down raises here and the activity is retried with backoff
+            version = await record_pipeline_version(self._store, pipeline)
+        except psycopg.DataError as err:  # a body PostgreSQL cannot hold: retrying cannot help
+            raise ApplicationError(str(err), type="PipelineRefused", non_retryable=True) from err
         return PipelineLookup(pipeline=pipeline, version=version, known=sorted(self._catalog.pipelines))

@@ -7,6 +7,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
@@ -164,3 +166,22 @@ async def test_a_renewal_id_held_by_a_stranger_is_refused_and_records_nothing(
         with contextlib.suppress(RPCError):
             await stranger.terminate("test finished")
     assert "RenewalOpened" not in {e.type for e in await store.read_stream(relationship_id(oid))}
+
+
+async def test_a_database_that_is_down_is_trouble_to_retry_not_a_refusal() -> None:
+    pool: AsyncConnectionPool[AsyncConnection[tuple[object, ...]]] = AsyncConnectionPool(
+        "postgresql://nobody@127.0.0.1:1/none", open=False, timeout=0.5, kwargs={"connect_timeout": 1}
+    )
+    await pool.open(wait=False)
+    down = EventStore(pool)
+    lead = decide_open(
+        open_cmd("opp-down"), SHIPPED.get("software"), EventMeta(event_id="d-1", occurred_at=T0)
+    )
+    try:
+        with pytest.raises(Exception) as failed:  # noqa: PT011 - whatever psycopg raises, it is not ours
+            await ActivityEnvironment().run(
+                EventStoreActivities(down).append_events, EventBatch(events=[lead])
+            )
+        assert not isinstance(failed.value, ApplicationError)  # so Temporal retries it with backoff
+    finally:
+        await pool.close()

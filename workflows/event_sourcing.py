@@ -129,6 +129,11 @@ class Journal:
 
 
 async def notify(notification: Notification) -> None:
-    await workflow.execute_activity(
-        NOTIFY, notification, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
-    )
+    """Hand the notification to the outbox. One the outbox refuses for good is logged, not fatal:
+    the event behind it is stored already, and the deal must go on."""
+    try:
+        await workflow.execute_activity(
+            NOTIFY, notification, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
+        )
+    except ActivityError as err:  # retries are unlimited: only a refusal for good ends here
+        workflow.logger.error("notification %s refused: %s", notification.key, err.cause or err)

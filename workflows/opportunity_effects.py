@@ -25,14 +25,18 @@ with workflow.unsafe.imports_passed_through():
 
 async def resolve_pipeline(pipeline_id: str) -> tuple[Pipeline, str | None]:
     """The worker's rules for this pipeline id and their version hash (the activity's answer is in
-    history, so a replay decides the same); RuleViolation when the worker has no such pipeline."""
-    lookup: PipelineLookup = await workflow.execute_activity(
-        RESOLVE_PIPELINE,
-        pipeline_id,
-        result_type=PipelineLookup,
-        start_to_close_timeout=ACTIVITY_TIMEOUT,
-        retry_policy=ACTIVITY_RETRY,
-    )
+        history, so a replay decides the same); RuleViolation when the worker has no such pipeline (or
+    cannot store the version it has)."""
+    try:
+        lookup: PipelineLookup = await workflow.execute_activity(
+            RESOLVE_PIPELINE,
+            pipeline_id,
+            result_type=PipelineLookup,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+    except ActivityError as err:  # retries are unlimited: only a refusal for good ends here
+        raise RuleViolation("pipeline-unusable", f"pipeline {pipeline_id!r}: {err.cause or err}") from None
     if lookup.pipeline is None:  # the caller's catalog is not the worker's
         known = ", ".join(lookup.known) or "none"
         raise RuleViolation(
