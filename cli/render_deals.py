@@ -148,16 +148,29 @@ def print_reconciled(checks: list[StreamCheck], console: Console) -> None:
             str(len(c.missing)),
             str(len(c.extra)),
             str(len(c.differing)),
-            "[green]ok[/green]" if c.ok else f"[red]{escape(c.problem or 'differs')}[/red]",
+            "[green]ok[/green]" if c.ok else f"[red]{escape(_verdict(c))}[/red]",
         )
     console.print(table)
     for c in bad:
         for kind, items in (("missing", c.missing), ("extra", c.extra), ("differing", c.differing)):
             for item in items:
                 console.print(f"  {escape(c.stream)}: {kind} {escape(item)}")
+        for kind, text in (("stuck", c.stuck), ("failing", c.failing)):
+            if text:
+                console.print(f"  {escape(c.stream)}: {kind}: {escape(text)}", soft_wrap=True)
     events = sum(c.stored for c in checks)
-    verdict = "[green]all match[/green]" if not bad else f"[red]{len(bad)} differ[/red]"
+    verdict = "[green]all match[/green]" if not bad else f"[red]{len(bad)} differ or are stuck[/red]"
     console.print(f"{len(checks)} streams, {events:,} stored events: {verdict}")
+
+
+def _verdict(c: StreamCheck) -> str:
+    if c.problem:
+        return c.problem
+    if c.failing:
+        return "failing"
+    if c.missing or c.extra or c.differing:
+        return "differs"
+    return "stuck"
 
 
 def print_schedule(scheduled: ScheduledBrief, console: Console) -> None:
