@@ -3,18 +3,20 @@ stage/owner/pipeline (Temporal visibility), the approvals inbox, the configured 
 
 from decimal import Decimal
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel
 from temporalio.client import RPCTimeoutOrCancelledError, WorkflowExecutionStatus
 from temporalio.common import SearchAttributeKey
 from temporalio.service import RPCError
 
 from app.connections import Connections
 from app.errors import BadInput
+from app.faults import postgres_faults
 from app.temporal_calls import unavailable
 from domain.after_sales import RelationshipState
 from domain.opportunity import OpportunityState
 from domain.pipeline import Pipeline
 from reports.pending_approvals import PendingApproval, pending_approvals
+from store.pipeline_versions import pipeline_version, pipeline_versions
 from workflows import search_attributes as sa
 
 # Characters that no quoting gets through the dev server's visibility store (SQLite): a value
@@ -33,6 +35,16 @@ class DealSummary(BaseModel):
     running: bool
 
 
+class PipelineVersionRow(BaseModel):
+    """A pipeline version some deal used: its content hash, when first used, and its rules."""
+
+    pipeline_id: str
+    version: str  # sha256 of the canonical JSON
+    first_seen: AwareDatetime
+    current: bool  # what the configured pipeline file says today (new deals pin this one)
+    pipeline: Pipeline
+
+
 class Queries:
     def __init__(self, connections: Connections) -> None:
         self._c = connections
@@ -45,6 +57,23 @@ class Queries:
 
     def pipelines(self) -> dict[str, Pipeline]:
         return dict(self._c.catalog.pipelines)
+
+    async def pipeline_versions(self, pipeline_id: str | None = None) -> list[PipelineVersionRow]:
+        """Every stored pipeline version a deal ever used (of one pipeline, or all), oldest first."""
+        today = {p.id: pipeline_version(p) for p in self._c.catalog.pipelines.values()}
+        store = await self._c.store()
+        async with postgres_faults(lambda: self._c.postgres_where):
+            found = await pipeline_versions(store, pipeline_id)
+        return [
+            PipelineVersionRow(
+                pipeline_id=v.pipeline_id,
+                version=v.hash,
+                first_seen=v.first_seen,
+                current=today.get(v.pipeline_id) == v.hash,
+                pipeline=v.pipeline,
+            )
+            for v in found
+        ]
 
     async def pending_approvals(self, approver: str | None = None) -> list[PendingApproval]:
         """Discount requests waiting for a decision (all, or those `approver` may decide now)."""

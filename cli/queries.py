@@ -5,8 +5,8 @@ from typing import Annotated
 import typer
 
 from cli import render_json
-from cli.common import JsonFlag, console, deferred, open_app
-from cli.render_deals import print_list, print_pending, print_pipelines, print_state
+from cli.common import JsonFlag, PipelineOption, console, deferred, open_app
+from cli.render_deals import print_list, print_pending, print_pipeline_versions, print_pipelines, print_state
 from domain.stages import STAGE_ORDER
 
 commands = typer.Typer()
@@ -60,15 +60,29 @@ async def list_opportunities(
         print_list(found, console)
 
 
-@commands.command(rich_help_panel=PANEL, epilog="Example: dealflow pipelines --json")
+@commands.command(rich_help_panel=PANEL, epilog="Example: dealflow pipelines --json (or: --versions)")
 @deferred
-async def pipelines(as_json: JsonFlag = False) -> None:
+async def pipelines(
+    versions: Annotated[
+        bool, typer.Option("--versions", help="every stored version a deal ever used, by content hash")
+    ] = False,
+    pipeline: PipelineOption = None,
+    as_json: JsonFlag = False,
+) -> None:
     """The configured pipelines: stages, exit criteria, win probabilities, SLAs, policies.
 
-    DEALFLOW_PIPELINES names your own pipeline file."""
+    DEALFLOW_PIPELINES names your own pipeline file. Each deal pins the version it started with;
+    --versions lists every one deals used (and which is today's)."""
     async with open_app() as app:
-        found = app.queries.pipelines()
-    if as_json:
+        if versions:
+            used = await app.queries.pipeline_versions(pipeline)
+        else:
+            found = {k: v for k, v in app.queries.pipelines().items() if pipeline in (None, k)}
+    if versions and as_json:
+        render_json.print_json(used)
+    elif versions:
+        print_pipeline_versions(used, console)
+    elif as_json:
         render_json.print_json(found)
     else:
         print_pipelines(found, console)

@@ -8,7 +8,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from app.brief_schedule import ScheduledBrief
-from app.queries import DealSummary
+from app.queries import DealSummary, PipelineVersionRow
 from app.reconcile import StreamCheck
 from app.reports import ExportedLog, StalledReport
 from domain.after_sales import RelationshipState
@@ -104,6 +104,19 @@ def print_pipelines(pipelines: dict[str, Pipeline], console: Console) -> None:
                 stage.value, ", ".join(c.exit_criteria), f"{c.win_probability:.0%}", str(c.sla_days or "—")
             )
         console.print(table)
+
+
+def print_pipeline_versions(versions: list[PipelineVersionRow], console: Console) -> None:
+    table = Table("pipeline", "version", "first used", "", title="pipeline versions deals used")
+    for v in versions:
+        table.add_row(
+            escape(v.pipeline_id),
+            v.version[:12],
+            f"{v.first_seen:%Y-%m-%d %H:%M} UTC",
+            "today's" if v.current else "",
+        )
+    console.print(table)
+    console.print(f"{len(versions)} versions")
 
 
 def print_stalled(report: StalledReport, console: Console) -> None:
