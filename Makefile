@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test check lint typecheck worker bench bench-full clean
+.PHONY: demo test faults check lint typecheck worker bench bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q
+
+# The fault suite alone, with each fault's stall printed (make test runs it too).
+faults: $(STAMP)
+	$(PY) -m pytest -q -s tests/faults
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
