@@ -1,6 +1,6 @@
-"""A worker that registers every engine activity (`activities.worker_activities`), for the workflow
-tests, with the same clean-up as conftest's `deals` fixture. Until `runtime.temporal_client.
-create_worker` registers the pipeline resolver, the workflow tests use this one."""
+"""A worker and client of a test's own choosing: the worker's catalog and the caller's can differ
+(a caller with a copied, generous pipeline file; a worker that lacks a pipeline), which conftest's
+`deals` fixture, one catalog for both, cannot show. Same clean-up as that fixture."""
 
 import contextlib
 import uuid

@@ -3,7 +3,6 @@ renewals, and five simulated years of continue-as-new with nothing lost and a sh
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -27,16 +26,7 @@ from domain.pipeline import load_catalog
 from domain.stages import Stage
 from store.event_store import EventStore
 from tests.conftest import TrackingDealClient
-from tests.engine import engine_deals
 from tests.factories import open_cmd, relationship_when, through_all_stages
-
-
-@pytest.fixture
-async def deals(time_skipping_env: WorkflowEnvironment, store: EventStore) -> AsyncIterator[DealClient]:
-    """A worker with every engine activity (`tests.engine`; the pipeline resolver among them)."""
-    async with engine_deals(time_skipping_env, store) as client:
-        yield client
-
 
 POLICY = load_catalog().get("software").after_sales
 assert POLICY is not None

@@ -1,7 +1,6 @@
 """Discount approvals and contract review through the workflow, on the time-skipping server."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -16,15 +15,7 @@ from domain.events import DiscountEscalated, DiscountExpired, DiscountRequested,
 from domain.opportunity import OpportunityState, replay
 from domain.stages import STAGE_ORDER, Stage
 from store.event_store import EventStore
-from tests.engine import engine_deals
 from tests.factories import ALL_FACTS, good_contract, open_cmd
-
-
-@pytest.fixture
-async def deals(time_skipping_env: WorkflowEnvironment, store: EventStore) -> AsyncIterator[DealClient]:
-    """A worker with every engine activity (`tests.engine`; the pipeline resolver among them)."""
-    async with engine_deals(time_skipping_env, store) as client:
-        yield client
 
 
 async def negotiating(deals: DealClient, pipeline: str = "software", owner: str = "alice") -> str:

@@ -1,10 +1,8 @@
 """Stage SLAs on the time-skipping server: reminders, escalation, reset by activity, the outbox."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from activities.notifications import OutboxNotifier
@@ -13,17 +11,8 @@ from domain.commands import AdvanceStage, LogTouch, MarkLost
 from domain.events import StallEscalated, StallReminded
 from domain.stages import LossReason, Stage
 from store.event_store import EventStore
-from tests.engine import engine_deals
 from tests.factories import open_cmd
 from workflows.messages import Notification
-
-
-@pytest.fixture
-async def deals(time_skipping_env: WorkflowEnvironment, store: EventStore) -> AsyncIterator[DealClient]:
-    """A worker with every engine activity (`tests.engine`; the pipeline resolver among them)."""
-    async with engine_deals(time_skipping_env, store) as client:
-        yield client
-
 
 CONTACT_SLA = timedelta(days=10)  # software pipeline; escalation at twice that
 

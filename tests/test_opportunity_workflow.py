@@ -1,7 +1,6 @@
 """The opportunity workflow on the time-skipping Temporal server, writing to real PostgreSQL."""
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 
@@ -14,15 +13,7 @@ from domain.commands import AdvanceStage, MarkLost, Reopen
 from domain.opportunity import replay
 from domain.stages import STAGE_ORDER, LossReason, Stage
 from store.event_store import EventStore
-from tests.engine import engine_deals
 from tests.factories import advance_to, open_cmd, sign_off, through_all_stages
-
-
-@pytest.fixture
-async def deals(time_skipping_env: WorkflowEnvironment, store: EventStore) -> AsyncIterator[DealClient]:
-    """A worker with every engine activity (`tests.engine`; the pipeline resolver among them)."""
-    async with engine_deals(time_skipping_env, store) as client:
-        yield client
 
 
 def new_id() -> str:
