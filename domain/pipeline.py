@@ -35,7 +35,7 @@ class StageConfig(BaseModel):
 class Pipeline(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_-]*$")  # a search attribute
     name: str = Field(min_length=1)
     currency: str = Field(default="CNY", pattern=r"^[A-Z]{3}$")
     # The largest amount a deal (or a contract's total) may have: bigger ones are refused as input.

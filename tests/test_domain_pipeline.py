@@ -1,5 +1,6 @@
 """Pipeline configuration: the shipped file, a user's file, and clear errors for bad ones."""
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,29 @@ def test_bad_files_give_clear_errors(tmp_path: Path, text: str, message: str) ->
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(PipelineConfigError, match="does not exist"):
         load_catalog(tmp_path / "nope.toml")
+
+
+def _stages() -> str:
+    return "".join(f"[pipelines.hw.stages.{s}]\nwin_probability = 0.5\n" for s in STAGE_ORDER)
+
+
+@pytest.mark.parametrize(
+    ("head", "message"),
+    [
+        (f"[pipelines.{'h' * 65}]\nname = 'x'\n", "at most 64 characters"),  # a Keyword search attribute
+        ("[pipelines.hw]\nname = 'x'\nmax_amount = 1e16\n", "max_amount"),  # beyond a Double's cents
+        ("[pipelines.hw]\nname = 'x'\nmax_amount = 0\n", "max_amount"),
+        ("[pipelines.hw]\nname = 'x'\ncurrency = 'yuan'\n", "currency"),
+    ],
+)
+def test_what_a_pipeline_may_allow_is_bounded(tmp_path: Path, head: str, message: str) -> None:
+    stages = _stages().replace("pipelines.hw.", f"pipelines.{'h' * 65}.") if "h" * 65 in head else _stages()
+    with pytest.raises(PipelineConfigError, match=message):
+        load_catalog(_write(tmp_path, head + stages))
+
+
+def test_a_pipeline_bounds_its_amounts_by_its_currency(tmp_path: Path) -> None:
+    head = "[pipelines.hw]\nname = 'x'\ncurrency = 'JPY'\nmax_amount = 5000000\n"
+    bounds = load_catalog(_write(tmp_path, head + _stages())).get("hw").amount_bounds
+    assert (bounds.max_amount, bounds.minor_unit, bounds.currency) == (Decimal(5_000_000), 0, "JPY")
+    assert load_catalog().get("software").amount_bounds.max_amount == Decimal(10**12)
