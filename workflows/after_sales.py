@@ -13,6 +13,7 @@ records nothing. Histories recorded before kept the old order (recorded, then st
 """
 
 import asyncio
+from collections.abc import Callable
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
@@ -34,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.commands import OpenOpportunity
     from domain.deadlines import relationship_deadline
     from domain.errors import RuleViolation
-    from domain.events import RevisitDue
+    from domain.events import EventMeta, RenewalOpened, RevisitDue
     from workflows.event_sourcing import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, new_meta, notify, refusal, validate
     from workflows.event_stream import EventStream
     from workflows.messages import START_RENEWAL, Notification, StartAfterSales, StartOpportunity
@@ -56,6 +57,7 @@ class AfterSalesWorkflow:
         if start.pipeline.after_sales is None:
             raise ValueError(f"pipeline {start.pipeline.id!r} has no after-sales policy")
         self._policy: AfterSalesPolicy = start.pipeline.after_sales
+        self._bounds = start.pipeline.amount_bounds  # a renewal's amount, in the deal's currency and limits
         self._start = start
         self._revisits_this_run = 0
         self._one_renewal_at_a_time = asyncio.Lock()  # a renewal's id is the count of renewals so far
@@ -108,18 +110,22 @@ class AfterSalesWorkflow:
 
     async def _open_renewal(self, cmd: OpenRenewal) -> RelationshipState:
         if not workflow.patched(RENEWAL_STARTED_FIRST):  # recorded before: recorded, then started
-            state = await self._stream.record(lambda meta: decide_renewal(self._state, cmd, meta))
+            state = await self._stream.record(self._renewal(cmd))
             await self._start_renewal(state.renewals[-1], cmd)
             return self._state
         async with self._one_renewal_at_a_time:
-            validate(lambda meta: decide_renewal(self._state, cmd, meta))  # refused: nothing starts
+            validate(self._renewal(cmd))  # refused: nothing starts
             renewal = renewal_id(self._state)
             try:
                 await self._start_renewal(renewal, cmd)
             except ActivityError as err:  # retries are unlimited: only a refusal for good ends here
                 cause = err.cause.message if isinstance(err.cause, ApplicationError) else str(err)
                 raise refusal(RuleViolation("renewal-opened", f"no renewal was opened: {cause}")) from None
-            return await self._stream.record(lambda meta: decide_renewal(self._state, cmd, meta))
+            return await self._stream.record(self._renewal(cmd))
+
+    def _renewal(self, cmd: OpenRenewal) -> Callable[[EventMeta], RenewalOpened]:
+        """The domain's decision on a renewal, in the deal's own currency and amount limits."""
+        return lambda meta: decide_renewal(self._state, cmd, meta, self._bounds)
 
     async def _start_renewal(self, renewal: str, cmd: OpenRenewal) -> None:
         state = self._state
@@ -142,7 +148,7 @@ class AfterSalesWorkflow:
 
     @open_renewal.validator
     def _validate_open_renewal(self, cmd: OpenRenewal) -> None:
-        self._stream.validate(lambda meta: decide_renewal(self._state, cmd, meta))
+        self._stream.validate(self._renewal(cmd))
 
     @workflow.update
     async def close(self, cmd: CloseRelationship) -> RelationshipState:

@@ -20,7 +20,7 @@ deal continues as new before its run nears Temporal's update limit, carrying eve
 """
 
 from temporalio import workflow
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.commands import (
@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         RequestDiscount,
         SubmitContract,
     )
-    from domain.contracts import ClauseFailure
+    from domain.contracts import ClauseFailure, not_checked
     from domain.deadlines import opportunity_deadline
     from domain.errors import RuleViolation
     from domain.events import StallEscalated, StallReminded
@@ -276,18 +276,24 @@ class OpportunityWorkflow:
     async def _submit_contract(self, cmd: SubmitContract) -> OpportunityState:
         await self._opened.record(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
         assert self._pipeline.contract is not None  # decide_contract_submit refuses otherwise
-        failures: list[ClauseFailure] = await workflow.execute_activity(
-            CHECK_CONTRACT,
-            ContractCheckRequest(
-                contract=cmd.contract,
-                policy=self._pipeline.contract,
-                quote=self._state.amount,
-                approved_discount=self._state.approved_discount,
-            ),
-            result_type=list[ClauseFailure],
-            start_to_close_timeout=ACTIVITY_TIMEOUT,
-            retry_policy=ACTIVITY_RETRY,
-        )
+        review = self._state.contract
+        assert review is not None  # just recorded
+        try:
+            failures: list[ClauseFailure] = await workflow.execute_activity(
+                CHECK_CONTRACT,
+                ContractCheckRequest(
+                    contract=review.contract,  # as recorded: cleaned by the domain
+                    policy=self._pipeline.contract,
+                    quote=self._state.amount,
+                    approved_discount=self._state.approved_discount,
+                ),
+                result_type=list[ClauseFailure],
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=ACTIVITY_RETRY,
+            )
+        except ActivityError as err:  # retries are unlimited: only input the checks cannot judge ends here
+            # A failed verdict, so the contract is redrafted; never a contract left "checking" for good.
+            failures = not_checked(err.cause.message if isinstance(err.cause, ApplicationError) else str(err))
         return await self._opened.record(lambda meta: decide_contract_checked(self._state, failures, meta))
 
     @submit_contract.validator

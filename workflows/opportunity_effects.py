@@ -2,6 +2,8 @@
 people about idle deals, hand a won customer to after-sales, publish search attributes. Kept apart
 from `workflows.opportunity` so that one reads as the deal's commands and its run loop."""
 
+import math
+
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
@@ -102,11 +104,14 @@ async def start_after_sales(state: OpportunityState, pipeline: Pipeline) -> None
 
 def publish(state: OpportunityState) -> None:
     """Keep the deal's search attributes current (Temporal visibility: `dealflow list`)."""
+    amount = float(state.amount)
     workflow.upsert_search_attributes(
         [
             sa.STAGE.value_set(state.status),
             sa.OWNER.value_set(state.owner),
             sa.PIPELINE.value_set(state.pipeline),
-            sa.AMOUNT.value_set(float(state.amount)),
+            # The domain bounds amounts now; a deal recorded before with one past a Double (1e400)
+            # must still move, so an amount that is no finite Double is left out, not sent.
+            *([sa.AMOUNT.value_set(amount)] if math.isfinite(amount) else []),
         ]
     )
