@@ -94,6 +94,12 @@ class DealClient:
         time (a retry after a lost answer)."""
         if not cmd.opportunity_id.strip():
             raise BadInput("an opportunity id must not be empty")
+        if cmd.renewal_of is not None:  # only a won deal's revisit opens a renewal (aftersales renew)
+            raise Refused(
+                "renewal-by-after-sales",
+                f"{cmd.opportunity_id}: a renewal is opened from the won deal's after-sales"
+                f" (`dealflow aftersales renew {cmd.renewal_of}`), not started with renewal_of",
+            )
         request_id = request_id or new_request_id()
         if cmd.pipeline in self._catalog.pipelines:
             pipeline = self._catalog.get(cmd.pipeline)

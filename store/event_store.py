@@ -74,7 +74,14 @@ class EventStore:
     @classmethod
     async def open(cls, conninfo: str, *, max_size: int = 8) -> "EventStore":
         pool = AsyncConnectionPool(
-            conninfo, min_size=1, max_size=max_size, open=False, kwargs={"row_factory": tuple_row}
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            open=False,
+            kwargs={"row_factory": tuple_row},
+            # A connection broken by a server restart is replaced before it is lent, instead of
+            # failing the activity attempt that would use it.
+            check=AsyncConnectionPool.check_connection,
         )
         await pool.open(wait=True, timeout=30)
         store = cls(pool)

@@ -209,8 +209,10 @@ def _open(**over: Any) -> Callable[[], Make]:
 
 
 CLIENT_START: list[ClientCase] = [
-    ("forged renewal_of", _open(renewal_of="acme-01"), "id-reserved"),
-    ("renewal id of another deal", _open(opportunity_id="x-renewal-1", renewal_of="y"), "id-reserved"),
+    # Only a won deal's after-sales opens a renewal: a caller's renewal_of is refused first.
+    ("forged renewal_of", _open(renewal_of="acme-01"), "renewal-by-after-sales"),
+    ("renewal id, other deal", _open(opportunity_id="x-renewal-1", renewal_of="y"), "renewal-by-after-sales"),
+    ("renewal id without renewal_of", _open(opportunity_id="x-renewal-1"), "id-reserved"),
     ("amount NaN", _open(amount=Decimal("NaN")), BUILD),
     ("amount sNaN", _open(amount=Decimal("sNaN")), BUILD),
     ("amount 1e400", _open(amount=Decimal("1e400")), "amount-maximum"),

@@ -9,7 +9,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.testing import WorkflowEnvironment
 
 from app.deal_client import DealClient
-from app.errors import Refused
+from app.errors import NotFound, Refused
 from domain.commands import AdvanceStage, LogTouch
 from domain.stages import Stage
 from store.event_store import EventStore
@@ -70,3 +70,12 @@ async def test_commands_without_a_request_id_each_get_their_own(deals: DealClien
     await deals.log_touch(oid, touch)
     await deals.log_touch(oid, touch)
     assert await stored_versions(store, oid, 3) == [1, 2, 3]
+
+
+async def test_a_caller_cannot_open_a_renewal_of_someone_elses_deal(deals: DealClient) -> None:
+    oid = f"opp-{uuid.uuid4().hex[:10]}"
+    with pytest.raises(Refused) as refused:
+        await deals.open(open_cmd(oid, renewal_of="acme-01"))
+    assert refused.value.rule == "renewal-by-after-sales"
+    with pytest.raises(NotFound):
+        await deals.show(oid)  # nothing was started
