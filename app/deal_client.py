@@ -9,6 +9,7 @@ to answer, as `Unavailable` (retryable: retry with the same request id).
 """
 
 import contextlib
+import re
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from temporalio.client import (
     Client,
     RPCTimeoutOrCancelledError,
     WorkflowHandle,
+    WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
@@ -260,6 +262,13 @@ class DealClient:
                 rule = str(cause.details[0]) if cause.details else "rule"
                 raise Refused(rule, cause.message) from None
             raise
+        except WorkflowQueryFailedError as err:
+            # A deal the worker refused at opening (an unknown pipeline) has no state: its query
+            # answers with the rule, which is the answer to give.
+            named = re.match(r"\[([a-z0-9-]+)\] (.*)", err.message, re.DOTALL)
+            if named is None:
+                raise
+            raise Refused(named[1], named[2]) from None
         except (RPCError, RPCTimeoutOrCancelledError) as err:
             if not isinstance(err, RPCError) or err.status != RPCStatusCode.NOT_FOUND:
                 raise unavailable(self._client, err, request_id) from None

@@ -77,6 +77,9 @@ async def test_a_pipeline_the_worker_does_not_know_records_nothing_and_completes
         assert refused.value.rule == "unknown-pipeline"
         handle = time_skipping_env.client.get_workflow_handle_for(OpportunityWorkflow.run, oid)
         assert await handle.result() is None
+        with pytest.raises(Refused) as shown:  # looking it up later says why, not a query failure
+            await deals.show(oid)
+        assert shown.value.rule == "unknown-pipeline"
     assert await store.read_stream(oid) == []
     assert await pipeline_versions(store, "services") == []
 
