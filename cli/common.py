@@ -15,8 +15,10 @@ from pydantic import BaseModel, ValidationError
 from rich.console import Console
 
 from app.bootstrap import Dealflow, open_dealflow
+from app.deal_client import DealClient
 from app.errors import BadInput
-from cli.render_deals import print_request_id
+from cli.render_deals import print_request_id, print_state
+from domain.opportunity import OpportunityState
 from runtime.settings import Settings
 
 console = Console(highlight=False)  # results: stdout
@@ -125,6 +127,13 @@ RequestId = Annotated[
         " (default: a new one, printed on stderr)",
     ),
 ]
+
+
+async def on_deal(rid: str | None, command: Callable[[DealClient, str], Awaitable[OpportunityState]]) -> None:
+    """Run one command on a deal under its request id, then show the deal as it stands after it."""
+    request = request_id(rid)
+    async with open_app() as app:
+        print_state(await command(await app.deals(), request), console)
 
 
 def request_id(given: str | None) -> str:

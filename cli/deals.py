@@ -12,12 +12,13 @@ from cli.common import (
     console,
     deferred,
     facts,
+    on_deal,
     open_app,
     parse_amount,
     parse_fact,
     request_id,
 )
-from cli.render_deals import print_started, print_state
+from cli.render_deals import print_started
 from domain.commands import AdvanceStage, LogTouch, MarkLost, OpenOpportunity, Reopen
 from domain.stages import LossReason, Stage
 
@@ -85,10 +86,7 @@ async def advance(
 ) -> None:
     """Move an opportunity forward one stage, recording the facts its exit criteria ask for."""
     cmd = build(AdvanceStage, to_stage=to, facts=facts(fact), amount=amount)
-    async with open_app() as app:
-        print_state(
-            await (await app.deals()).advance(opportunity_id, cmd, request_id=request_id(rid)), console
-        )
+    await on_deal(rid, lambda deals, key: deals.advance(opportunity_id, cmd, request_id=key))
 
 
 @commands.command(
@@ -104,10 +102,7 @@ async def lose(
 ) -> None:
     """Mark an opportunity lost, with a reason."""
     cmd = build(MarkLost, reason=reason, note=note)
-    async with open_app() as app:
-        print_state(
-            await (await app.deals()).mark_lost(opportunity_id, cmd, request_id=request_id(rid)), console
-        )
+    await on_deal(rid, lambda deals, key: deals.mark_lost(opportunity_id, cmd, request_id=key))
 
 
 @commands.command(rich_help_panel=PANEL, epilog="Example: dealflow reopen acme-01 --note 'budget is back'")
@@ -115,10 +110,7 @@ async def lose(
 async def reopen(opportunity_id: Id, note: Note = "", rid: RequestId = None) -> None:
     """Reopen a lost opportunity into the stage it was lost from."""
     cmd = build(Reopen, note=note)
-    async with open_app() as app:
-        print_state(
-            await (await app.deals()).reopen(opportunity_id, cmd, request_id=request_id(rid)), console
-        )
+    await on_deal(rid, lambda deals, key: deals.reopen(opportunity_id, cmd, request_id=key))
 
 
 @commands.command(
@@ -135,7 +127,4 @@ async def touch(
 ) -> None:
     """Log an activity with the customer (restarts the stage's idle clock)."""
     cmd = build(LogTouch, kind=kind, by=by, note=note)
-    async with open_app() as app:
-        print_state(
-            await (await app.deals()).log_touch(opportunity_id, cmd, request_id=request_id(rid)), console
-        )
+    await on_deal(rid, lambda deals, key: deals.log_touch(opportunity_id, cmd, request_id=key))

@@ -6,8 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import RequestId, build, console, deferred, open_app, parse_amount, request_id
-from cli.render_deals import print_state
+from cli.common import RequestId, build, deferred, on_deal, parse_amount
 from domain.commands import DecideContract, DecideDiscount, RequestDiscount, SubmitContract
 from domain.contracts import Contract
 
@@ -32,22 +31,14 @@ async def request(
 ) -> None:
     """The owner asks for a discount (percent off the amount)."""
     cmd = build(RequestDiscount, discount=pct, comment=comment)
-    async with open_app() as app:
-        print_state(
-            await (await app.deals()).request_discount(opportunity_id, cmd, request_id=request_id(rid)),
-            console,
-        )
+    await on_deal(rid, lambda deals, key: deals.request_discount(opportunity_id, cmd, request_id=key))
 
 
 async def _decide_discount(
     opportunity_id: str, approver: str, comment: str, approve: bool, rid: str | None
 ) -> None:
     cmd = build(DecideDiscount, approver=approver, approve=approve, comment=comment)
-    async with open_app() as app:
-        print_state(
-            await (await app.deals()).decide_discount(opportunity_id, cmd, request_id=request_id(rid)),
-            console,
-        )
+    await on_deal(rid, lambda deals, key: deals.decide_discount(opportunity_id, cmd, request_id=key))
 
 
 @discount.command(epilog="Example: dealflow discount approve acme-01 --approver mei.chen --comment ok")
@@ -103,22 +94,14 @@ async def submit(
         liability_cap=liability_cap,
     )
     cmd = SubmitContract(contract=draft)
-    async with open_app() as app:
-        print_state(
-            await (await app.deals()).submit_contract(opportunity_id, cmd, request_id=request_id(rid)),
-            console,
-        )
+    await on_deal(rid, lambda deals, key: deals.submit_contract(opportunity_id, cmd, request_id=key))
 
 
 async def _decide_contract(
     opportunity_id: str, by: str, comment: str, approve: bool, rid: str | None
 ) -> None:
     cmd = build(DecideContract, by=by, approve=approve, comment=comment)
-    async with open_app() as app:
-        print_state(
-            await (await app.deals()).decide_contract(opportunity_id, cmd, request_id=request_id(rid)),
-            console,
-        )
+    await on_deal(rid, lambda deals, key: deals.decide_contract(opportunity_id, cmd, request_id=key))
 
 
 @contract.command(epilog="Example: dealflow contract sign acme-01 --by lin.ma")
