@@ -14,6 +14,7 @@ import sys
 from temporalio.worker import Worker
 
 from bench.bare import BareLifecycle, bare_step
+from bench.workload import bench_catalog
 from runtime.logging_setup import configure_logging
 from runtime.temporal_client import connect, create_worker
 from store.event_store import EventStore
@@ -30,7 +31,9 @@ async def main(kind: str, address: str, database_url: str, task_queue: str) -> N
         if kind == "bare":
             worker = Worker(client, task_queue=task_queue, workflows=[BareLifecycle], activities=[bare_step])
         else:
-            worker = create_worker(client, store, task_queue)
+            # The worker's catalog is the rules (clients only name a pipeline): the benchmark's own,
+            # without the contract review, so a lifecycle is one move per stage like the bare one.
+            worker = create_worker(client, store, task_queue, catalog=bench_catalog())
         async with worker:
             print("ready", flush=True)
             await stop.wait()
