@@ -53,7 +53,8 @@ class StreamCheck:
         )
 
 
-def _describe(event: DomainEvent) -> str:
+def _describe(event: DomainEvent | StoredRow) -> str:
+    """An event as emitted or as a stored row keys it: version, type and id."""
     return f"v{event.version} {event.type} {event.event_id}"
 
 
@@ -65,10 +66,6 @@ def _holds(row: StoredRow, event: DomainEvent) -> bool:
         event.type,
         event,
     )
-
-
-def _describe_row(row: StoredRow) -> str:
-    return f"v{row.version} {row.type} {row.event_id}"
 
 
 async def check_stream(
@@ -91,8 +88,8 @@ async def check_stream(
         if kept is None:
             check.missing.append(_describe(event))
         elif not _holds(kept, event):
-            check.differing.append(f"{_describe(event)} emitted, {_describe_row(kept)} stored")
-    check.extra = [_describe_row(row) for v, row in sorted(stored.items()) if v not in emitted.completed]
+            check.differing.append(f"{_describe(event)} emitted, {_describe(kept)} stored")
+    check.extra = [_describe(row) for v, row in sorted(stored.items()) if v not in emitted.completed]
     since = emitted.in_flight_since
     if since is not None and datetime.now(UTC) - since >= stuck_after:
         minutes = (datetime.now(UTC) - since).total_seconds() / 60
