@@ -33,6 +33,21 @@ class NotFound(Refused):
     """
 
 
+class Forbidden(Refused):
+    """The caller may not do this (authorisation: their role, their deals, their scopes); an HTTP
+    front end answers 403. A refusal too: nothing was recorded, and retrying gets the same answer."""
+
+
+class Unauthenticated(AppError):
+    """No credentials, or credentials that prove nobody: a missing, expired, forged or revoked token
+    or API key (HTTP 401). `rule` names what failed, e.g. `token-expired`."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        self.rule = rule
+        self.message = message
+        super().__init__(f"[{rule}] {message}")
+
+
 class Unavailable(AppError):
     """Something the command needs did not answer: try again later, with the same request id."""
 

@@ -19,6 +19,7 @@ from domain.contracts import ContractPolicy
 from domain.errors import RuleViolation
 from domain.follow_up_policy import FollowUpPolicy
 from domain.inputs import DEFAULT_MAX_AMOUNT, HARD_MAX_AMOUNT, AmountBounds, minor_unit
+from domain.people import Directory
 from domain.stages import STAGE_ORDER, Stage
 
 SHIPPED_PIPELINES = Path(__file__).with_name("pipelines.toml")
@@ -66,11 +67,12 @@ class Pipeline(BaseModel):
 
 
 class PipelineCatalog(BaseModel):
-    """The pipelines a company runs, by id."""
+    """The pipelines a company runs, by id, and its people directory."""
 
     model_config = ConfigDict(frozen=True)
 
     pipelines: dict[str, Pipeline]
+    people: Directory = Directory()
 
     def get(self, pipeline_id: str) -> Pipeline:
         try:
@@ -107,7 +109,7 @@ class PipelineCatalog(BaseModel):
                 if isinstance(body.get("follow_up"), Mapping):  # so is who manages whom
                     body = {**body, "follow_up": {"managers": managers, **body["follow_up"]}}
                 pipelines[pid] = Pipeline(id=pid, **body)
-            return cls(pipelines=pipelines)
+            return cls(pipelines=pipelines, people=Directory.from_file_data(data))
         except (ValidationError, TypeError) as err:
             raise PipelineConfigError(f"{source}: invalid pipeline configuration:\n{err}") from err
 

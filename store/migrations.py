@@ -265,6 +265,20 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX pipeline_versions_pipeline ON pipeline_versions (pipeline_id, first_seen);
     """,
+    """
+    -- Service accounts' API keys (store/api_keys.py): only a hash of each secret is kept; a key is
+    -- found by its public id, and revoking one keeps its row for the audit.
+    CREATE TABLE api_keys (
+        key_id          text        PRIMARY KEY,
+        service         text        NOT NULL,
+        secret_sha256   bytea       NOT NULL,
+        scopes          text[]      NOT NULL,
+        created_by      text        NOT NULL,
+        created_at      timestamptz NOT NULL DEFAULT now(),
+        revoked_at      timestamptz
+    );
+    CREATE INDEX api_keys_service ON api_keys (service);
+    """,
 )
 
 # Any constant will do: it names the lock that serialises migrations across processes.
