@@ -6,16 +6,16 @@ touch author or owner is refused (`actor-is-caller`). Roles come from the direct
 
 | action | a person may | a service account may |
 |---|---|---|
-| read deals, pipelines, the inbox | always | with scope `deals:read` or `deals:write` |
-| read reports | always | with scope `reports:read` |
+| read deals, pipelines, the inbox | always | with `deals:read` or `deals:write` |
+| read reports | always | with `reports:read` |
 | open a deal | for themselves; a manager for their team; a director for anyone | with `deals:write` |
-| move a deal (advance, lose, reopen, touch, ask a discount, submit a contract, after-sales) | their own; a manager their team's; a director any | with `deals:write` |
-| decide a discount | a manager or director (the deal's own rules then check level, limit, self-approval) | never |
-| decide a contract | legal or the legal lead (the deal's rules check who signs when) | never |
+| move a deal (all but the decisions) | own; a manager: the team's; a director: any | `deals:write` |
+| decide a discount | a manager or a director | never |
+| decide a contract | legal or the legal lead | never |
 | reconcile, manage service accounts | administrators | never |
 
 The rules here are coarse on purpose: the workflow still applies the deal's own policy (levels,
-limits, 会签, no self-approval), so a manager allowed here may still be refused there.
+limits, 会签, no self-approval, who signs when), so a manager allowed here may still be refused there.
 """
 
 from enum import StrEnum
@@ -115,7 +115,8 @@ def _needs_role(principal: Principal, roles: frozenset[str], allowed: frozenset[
     if not roles & allowed:
         raise NotAllowed(
             "role-required",
-            f"{principal.name} ({', '.join(sorted(roles))}) may not {what}: needs {' or '.join(sorted(allowed))}",
+            f"{principal.name} ({', '.join(sorted(roles))}) may not {what}:"
+            f" needs {' or '.join(sorted(allowed))}",
         )
 
 
