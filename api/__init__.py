@@ -1,0 +1,1 @@
+"""The HTTP API: every capability of dealflow as a resource, for services in any language."""
