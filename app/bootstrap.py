@@ -12,12 +12,13 @@ are typed objects; failures are `app.errors` errors, which each front end maps f
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.brief_schedule import ScheduledBrief, schedule_weekly_brief
 from app.connections import Connections
 from app.deal_client import DealClient
 from app.faults import postgres_faults, temporal_faults
+from app.identity import Identity
 from app.queries import Queries
 from app.reconcile import Reconciliation
 from app.reports import Reports
@@ -31,6 +32,7 @@ class Dealflow:
     queries: Queries
     reports: Reports
     reconciliation: Reconciliation
+    _identity: list[Identity] = field(default_factory=list)  # made on first use
 
     @property
     def settings(self) -> Settings:
@@ -43,6 +45,12 @@ class Dealflow:
     async def deals(self) -> DealClient:
         """The commands (open, advance, lose, …, discounts, contracts, after-sales)."""
         return await self.connections.deals()
+
+    async def identity(self) -> Identity:
+        """Who callers are (tokens, API keys); a bad identity configuration fails here, not at start."""
+        if not self._identity:
+            self._identity.append(Identity(self.settings, self.catalog.people, self.connections.store))
+        return self._identity[0]
 
     async def schedule_weekly_brief(self, hour: int = 7, time_zone: str = "UTC") -> ScheduledBrief:
         return await schedule_weekly_brief(self.connections, hour, time_zone)

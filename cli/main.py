@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 
 from app.errors import AppError, BadInput, NotFound, Refused, Unavailable, Unreachable
-from cli import after_sales, brief, deals, negotiation, operations, queries, reconcile, reports
+from cli import after_sales, brief, deals, identity, negotiation, operations, queries, reconcile, reports
 from cli.common import collect_calls, errors
 from cli.render_deals import print_error
 from runtime.logging_setup import configure_logging
@@ -52,13 +52,14 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,  # errors are reported below, by kind, without a traceback
 )
-for module in (deals, queries, reports, reconcile, operations):
+for module in (deals, queries, reports, reconcile, operations, identity):
     app.add_typer(module.commands)
 app.add_typer(negotiation.discount, name="discount", rich_help_panel=deals.PANEL)
 app.add_typer(negotiation.contract, name="contract", rich_help_panel=deals.PANEL)
 app.add_typer(queries.approvals, name="approvals", rich_help_panel=queries.PANEL)
 app.add_typer(after_sales.aftersales, name="aftersales", rich_help_panel="After-sales")
 app.add_typer(brief.brief, name="brief", rich_help_panel=reports.PANEL)
+app.add_typer(identity.apikey, name="apikey", rich_help_panel=identity.PANEL)
 
 
 def _version() -> str:

@@ -33,6 +33,15 @@ class Settings(BaseSettings):
     database: str | None = Field(None, validation_alias=_env("DEALFLOW_DATABASE", "database"))
     data_dir: Path = Field(Path(".dealflow"), validation_alias=_env("DEALFLOW_DATA_DIR", "data_dir"))
     pipelines_file: Path | None = Field(None, validation_alias=_env("DEALFLOW_PIPELINES", "pipelines_file"))
+    # Who callers of the HTTP API are: an OIDC issuer's tokens in production (issuer, audience and
+    # JWKS URL together); unset, tokens signed by a key kept in data_dir (`dealflow token`).
+    oidc_issuer: str | None = Field(None, validation_alias=_env("DEALFLOW_OIDC_ISSUER", "oidc_issuer"))
+    oidc_audience: str | None = Field(None, validation_alias=_env("DEALFLOW_OIDC_AUDIENCE", "oidc_audience"))
+    oidc_jwks_url: str | None = Field(None, validation_alias=_env("DEALFLOW_OIDC_JWKS_URL", "oidc_jwks_url"))
+    # The claim that names the person (a name in the people directory).
+    oidc_name_claim: str = Field(
+        "preferred_username", validation_alias=_env("DEALFLOW_OIDC_NAME_CLAIM", "oidc_name_claim")
+    )
     # Not read from the environment: the worker and every client must agree on it.
     task_queue: str = Field(TASK_QUEUE, validation_alias=AliasChoices("task_queue"))
 
