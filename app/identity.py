@@ -51,8 +51,15 @@ class Identity:
     """Turns an `Authorization` header into a `Principal`, and makes credentials."""
 
     def __init__(
-        self, settings: Settings, directory: Directory, store: Callable[[], Awaitable[EventStore]]
+        self,
+        settings: Settings,
+        directory: Directory,
+        store: Callable[[], Awaitable[EventStore]],
+        *,
+        key_refresh_cooldown: float = 30.0,
     ) -> None:
+        """`key_refresh_cooldown`: the least time between two fetches of the issuer's keys that a
+        token naming an unknown key may cause (so forged key ids cannot flood the issuer)."""
         oidc = (settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url)
         if any(oidc) and not all(oidc):
             raise BadInput(
@@ -63,7 +70,9 @@ class Identity:
         self._directory = directory
         self._store = store
         self._jwks = (
-            jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True) if settings.oidc_jwks_url else None
+            jwt.PyJWKClient(settings.oidc_jwks_url, cache_keys=True, cooldown_duration=key_refresh_cooldown)
+            if settings.oidc_jwks_url
+            else None
         )
         self._local_key: bytes | None = None
 
