@@ -15,7 +15,7 @@ from app.temporal_calls import unavailable
 from domain.after_sales import RelationshipState
 from domain.opportunity import OpportunityState
 from domain.pipeline import Pipeline
-from reports.pending_approvals import PendingApproval, pending_approvals
+from reports.pending_approvals import PendingApproval, RefusedDecision, pending_approvals, refused_decisions
 from store.pipeline_versions import pipeline_version, pipeline_versions
 from workflows import search_attributes as sa
 
@@ -80,6 +80,16 @@ class Queries:
         catalog = self._c.catalog  # routes requests stored before their events carried the routing
         async with self._c.read_models() as conn:
             return await pending_approvals(conn, approver, catalog)
+
+    async def refused_decisions(
+        self, approver: str | None = None, *, limit: int = 20
+    ) -> list[RefusedDecision]:
+        """The latest discount decisions sent as signals that the rules refused (those naming
+        `approver`, if given), newest first: the other half of an approver's inbox."""
+        if limit < 1:
+            raise BadInput("the limit must be at least 1")
+        async with self._c.read_models() as conn:
+            return await refused_decisions(conn, approver, limit=limit)
 
     async def list(
         self, *, stage: str | None = None, owner: str | None = None, pipeline: str | None = None

@@ -33,7 +33,7 @@ from domain.after_sales_state import (
     apply_after_sales,
     replay_after_sales,
 )
-from domain.commands import Command
+from domain.commands import Command, sent_by
 from domain.errors import RuleViolation
 from domain.events import DomainEvent, EventMeta, StreamWriter, envelope
 from domain.inputs import (
@@ -174,6 +174,7 @@ def _require_open(state: RelationshipState) -> None:
 
 
 def decide_feedback(state: RelationshipState, cmd: RecordFeedback, meta: EventMeta) -> FeedbackRecorded:
+    meta = sent_by(cmd, meta)  # its events record who sent it
     _require_open(state)
     if not 1 <= cmd.score <= 5:
         raise RuleViolation("feedback-score", f"a feedback score is 1 to 5, got {shown(cmd.score)}")
@@ -203,6 +204,7 @@ def decide_renewal(
     state: RelationshipState, cmd: OpenRenewal, meta: EventMeta, bounds: AmountBounds = DEFAULT_BOUNDS
 ) -> RenewalOpened:
     """`bounds` are the deal's pipeline's (`Pipeline.amount_bounds`): the renewal opens in it."""
+    meta = sent_by(cmd, meta)  # its events record who sent it
     _require_open(state)
     amount = clean_amount(cmd.amount, "amount", bounds)
     if not cmd.by.strip():
@@ -220,6 +222,7 @@ def decide_renewal(
 
 
 def decide_close(state: RelationshipState, cmd: CloseRelationship, meta: EventMeta) -> RelationshipClosed:
+    meta = sent_by(cmd, meta)  # its events record who sent it
     _require_open(state)
     reason = clean_text(cmd.reason, "reason", NAME)
     if not reason or not cmd.by.strip():

@@ -13,19 +13,32 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.contracts import Contract
-from domain.inputs import refuse_surrogates
+from domain.event_envelope import EventMeta
+from domain.inputs import check_actor, refuse_surrogates
 from domain.stages import LossReason, Stage
 
 
 class Command(BaseModel):
-    """The base of every command, the after-sales ones included."""
+    """The base of every command, the after-sales ones included.
+
+    `actor` is who sends it: the HTTP API sets the principal it authenticated (`mei.chen`,
+    `service:crm-sync`), a Python caller may set it, None means unknown (or the engine). Every
+    event the command produces records it (`Event.actor`); the rules check its form
+    (`domain.inputs.check_actor`), not who it is: who may do what is the front end's to decide."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    actor: str | None = None
 
     @model_validator(mode="after")
     def _encodable(self) -> "Command":
         refuse_surrogates(self)
         return self
+
+
+def sent_by(cmd: Command, meta: EventMeta) -> EventMeta:
+    """`meta` for the events of `cmd`: with its actor, whose form is checked (`id-format`)."""
+    return meta.model_copy(update={"actor": check_actor(cmd.actor)})
 
 
 class OpenOpportunity(Command):

@@ -20,11 +20,12 @@ from domain.after_sales_events import (
     RevisitMissed,
 )
 from domain.event_envelope import Event, EventMeta, envelope
-from domain.follow_up_events import NAGS, StallEscalated, StallReminded, TouchLogged
+from domain.follow_up_events import NAGS, NOT_WORK, StallEscalated, StallReminded, TouchLogged
 from domain.negotiation_events import (
     ContractChecked,
     ContractSubmitted,
     DiscountApproved,
+    DiscountDecisionRefused,
     DiscountEscalated,
     DiscountExpired,
     DiscountRejected,
@@ -44,10 +45,12 @@ from domain.opportunity_events import (
 __all__ = [
     "EVENT_ADAPTER",
     "NAGS",
+    "NOT_WORK",
     "AfterSalesStarted",
     "ContractChecked",
     "ContractSubmitted",
     "DiscountApproved",
+    "DiscountDecisionRefused",
     "DiscountEscalated",
     "DiscountExpired",
     "DiscountRejected",
@@ -87,6 +90,7 @@ DomainEvent = Annotated[
     | DiscountRejected
     | DiscountEscalated
     | DiscountExpired
+    | DiscountDecisionRefused
     | ContractSubmitted
     | ContractChecked
     | LegalReviewEscalated

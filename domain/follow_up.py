@@ -5,7 +5,7 @@ long in a stage). Any move or logged activity starts the idle clock again.
 
 from datetime import datetime, timedelta
 
-from domain.commands import LogTouch
+from domain.commands import LogTouch, sent_by
 from domain.errors import RuleViolation
 from domain.events import DomainEvent, EventMeta, StallEscalated, StallReminded, TouchLogged, envelope
 from domain.follow_up_policy import FollowUpPolicy
@@ -38,6 +38,7 @@ def decide_stall(
 
 
 def decide_touch(state: OpportunityState, cmd: LogTouch, meta: EventMeta) -> list[DomainEvent]:
+    meta = sent_by(cmd, meta)  # its events record who sent it
     kind = clean_text(cmd.kind, "kind", LABEL)
     if not kind or not cmd.by.strip():
         raise RuleViolation(

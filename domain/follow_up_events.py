@@ -35,3 +35,5 @@ class StallEscalated(Event):
 
 # Events that record the engine nagging, not work on the deal: they do not restart the idle clock.
 NAGS = ("StallReminded", "StallEscalated")
+# Events that are no work on the deal either: the nags, and a decision the rules turned away.
+NOT_WORK = (*NAGS, "DiscountDecisionRefused")

@@ -15,10 +15,11 @@ the workflow moved on wedges the deal; refused here, it changes nothing.
 | kind   | fields                                          | at most | characters                        |
 |--------|-------------------------------------------------|---------|-----------------------------------|
 | id     | opportunity, contract, renewal_of, fact names   | 64      | ASCII `[A-Za-z0-9][A-Za-z0-9._:-]*` |
-| person | owner, by, approver                             | 64      | the same, and `@`                 |
+| person | owner, by, approver, a command's actor          | 64      | the same, and `@`                 |
 | label  | touch kind                                      | 64      | one line                          |
 | name   | company, contact person, source, close reason   | 200     | one line                          |
 | note   | notes, comments, fact values                    | 2,000   | newlines and tabs allowed         |
+| request id | a decision sent as a signal                 | 255     | printable, not all blank          |
 
 Ids are ASCII so that look-alikes (a Cyrillic U+0430 for the "a" of "acme"), spaces or slashes
 cannot name a different deal that reads the same; they are checked as given, not trimmed, because
@@ -144,6 +145,22 @@ def check_id(value: str, field: str, limit: int = ID_MAX) -> str:
 def check_person(value: str, field: str) -> str:
     """Someone's user name (an owner, an approver, who did something), or `id-format`."""
     _check_pattern(_PERSON, value, field, ID_MAX, "A-Z a-z 0-9 . _ : @ -")
+    return value
+
+
+def check_actor(value: str | None) -> str | None:
+    """Who sent a command (None: unknown), in the form of a person's name (`service:x` included)."""
+    return None if value is None else check_person(value, "actor")
+
+
+def check_request_id(value: str) -> str:
+    """A command's request id (its idempotency key) as a signal carries it: 1 to 255 printable
+    characters, not all blank (an update's id is Temporal's to check)."""
+    if not 0 < len(value) <= ENGINE_ID_MAX or not value.isprintable() or not value.strip():
+        raise RuleViolation(
+            "request-id-format",
+            f"a request id is 1 to {ENGINE_ID_MAX} printable characters, got {shown(value)}",
+        )
     return value
 
 

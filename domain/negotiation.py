@@ -15,7 +15,7 @@ from domain.approvals import (
     check_vote,
     vote_outcome,
 )
-from domain.commands import DecideContract, DecideDiscount, RequestDiscount, SubmitContract
+from domain.commands import DecideContract, DecideDiscount, RequestDiscount, SubmitContract, sent_by
 from domain.contracts import ClauseFailure, Contract, ContractPolicy, ReviewStatus
 from domain.errors import RuleViolation
 from domain.events import (
@@ -91,6 +91,7 @@ def _routing(
 def decide_discount_request(
     state: OpportunityState, pipeline: Pipeline, cmd: RequestDiscount, meta: EventMeta
 ) -> list[DomainEvent]:
+    meta = sent_by(cmd, meta)  # its events record who sent it
     policy = _policy(pipeline)
     _require_open(state, "request a discount", DISCOUNT_STAGES)
     discount = clean_percent(cmd.discount, "discount", zero_allowed=False)
@@ -126,6 +127,7 @@ def decide_discount_request(
 def decide_discount_vote(
     state: OpportunityState, pipeline: Pipeline, cmd: DecideDiscount, meta: EventMeta
 ) -> list[DomainEvent]:
+    meta = sent_by(cmd, meta)  # its events record who sent it
     policy = _policy(pipeline)
     name = check_person(cmd.approver, "approver")
     comment = clean_text(cmd.comment, "comment", NOTE)
@@ -211,6 +213,7 @@ def decide_discount_timeout(
 def decide_contract_submit(
     state: OpportunityState, pipeline: Pipeline, cmd: SubmitContract, meta: EventMeta
 ) -> list[DomainEvent]:
+    meta = sent_by(cmd, meta)  # its events record who sent it
     _contract_policy(pipeline)
     _require_open(state, "submit a contract", (Stage.NEGOTIATION,))
     review = state.contract
@@ -254,6 +257,7 @@ def decide_contract_checked(
 def decide_legal(
     state: OpportunityState, pipeline: Pipeline, cmd: DecideContract, meta: EventMeta
 ) -> list[DomainEvent]:
+    meta = sent_by(cmd, meta)  # its events record who sent it
     contract_policy = _contract_policy(pipeline)
     by = check_person(cmd.by, "by")
     comment = clean_text(cmd.comment, "comment", NOTE)

@@ -74,6 +74,21 @@ class DiscountExpired(Event):
     level_name: str
 
 
+class DiscountDecisionRefused(Event):
+    """A decision sent as a signal (by a producer that could not wait for the answer) that the rules
+    refused. It records the refusal for the approver's inbox and changes nothing else: not the
+    request, not the idle clock (`domain.follow_up_events.NOT_WORK`). Values the rules refused as
+    malformed are recorded as quoted (`domain.inputs.shown`)."""
+
+    type: Literal["DiscountDecisionRefused"] = "DiscountDecisionRefused"
+    decision_request_id: str  # the request id the decision was sent with (its idempotency key)
+    request_id: str | None = None  # the discount request open when it came; None: none was open
+    approver: str
+    approve: bool
+    rule: str
+    message: str
+
+
 # --- contract review ------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ modules of their own.
 
 from decimal import Decimal
 
-from domain.commands import AdvanceStage, MarkLost, OpenOpportunity, Reopen
+from domain.commands import AdvanceStage, MarkLost, OpenOpportunity, Reopen, sent_by
 from domain.contracts import ReviewStatus
 from domain.errors import RuleViolation
 from domain.event_envelope import EventMeta, envelope
@@ -62,6 +62,7 @@ def _require_amount(amount: Decimal | None, pipeline: Pipeline) -> Decimal | Non
 
 
 def decide_open(cmd: OpenOpportunity, pipeline: Pipeline, meta: EventMeta) -> OpportunityOpened:
+    meta = sent_by(cmd, meta)  # its events record who sent it
     if cmd.pipeline != pipeline.id:
         raise RuleViolation(
             "unknown-pipeline", f"opportunity names pipeline {shown(cmd.pipeline)}, not {pipeline.id!r}"
@@ -107,6 +108,7 @@ def missing_exit_criteria(state: OpportunityState, pipeline: Pipeline, facts: di
 def decide_advance(
     state: OpportunityState, pipeline: Pipeline, cmd: AdvanceStage, meta: EventMeta
 ) -> StageAdvanced:
+    meta = sent_by(cmd, meta)  # its events record who sent it
     _require_not_lost(state, "advance")
     expected = state.stage.next
     if expected is None:
@@ -149,6 +151,7 @@ def decide_advance(
 
 
 def decide_lose(state: OpportunityState, cmd: MarkLost, meta: EventMeta) -> OpportunityLost:
+    meta = sent_by(cmd, meta)  # its events record who sent it
     note = clean_text(cmd.note, "note", NOTE)
     _require_not_lost(state, "mark as lost")
     if not state.stage.is_open:
@@ -164,6 +167,7 @@ def decide_lose(state: OpportunityState, cmd: MarkLost, meta: EventMeta) -> Oppo
 
 
 def decide_reopen(state: OpportunityState, cmd: Reopen, meta: EventMeta) -> OpportunityReopened:
+    meta = sent_by(cmd, meta)  # its events record who sent it
     clean_text(cmd.note, "note", NOTE)  # not recorded (the event has no note), but no junk either
     if state.lost is None:
         raise RuleViolation(

@@ -13,11 +13,12 @@ from domain.approvals import DiscountRequest, RequestStatus
 from domain.contracts import ClauseFailure, Contract, ReviewStatus
 from domain.event_envelope import Event
 from domain.fold import Fold, fitting
-from domain.follow_up_events import NAGS, StallEscalated, StallReminded, TouchLogged
+from domain.follow_up_events import NAGS, NOT_WORK, StallEscalated, StallReminded, TouchLogged
 from domain.negotiation_events import (
     ContractChecked,
     ContractSubmitted,
     DiscountApproved,
+    DiscountDecisionRefused,
     DiscountEscalated,
     DiscountExpired,
     DiscountRejected,
@@ -53,6 +54,23 @@ class ContractReview(BaseModel):
     decided_by: str | None = None
 
 
+# How many refused decisions a deal's state keeps (the store keeps them all).
+REFUSALS_KEPT = 10
+
+
+class RefusedDecision(BaseModel):
+    """A discount decision sent as a signal that the rules refused: what the sender can look up."""
+
+    decision_request_id: str  # the request id it was sent with
+    request_id: str | None  # the discount request open then, if any
+    approver: str
+    approve: bool
+    rule: str
+    message: str
+    at: AwareDatetime
+    actor: str | None = None
+
+
 class OpportunityState(BaseModel):
     opportunity_id: str
     pipeline: str
@@ -71,6 +89,7 @@ class OpportunityState(BaseModel):
     contract: ContractReview | None = None
     last_activity_at: AwareDatetime  # the idle clock of follow-up timers starts here
     stall_level: int = 0  # 0 quiet, 1 owner reminded, 2 manager told (since the last activity)
+    refused_decisions: list[RefusedDecision] = Field(default_factory=list)  # the latest, oldest first
     version: int = 0
 
     @property
@@ -111,10 +130,12 @@ def replay(events: Iterable[Event]) -> OpportunityState | None:
 
 @OPPORTUNITY.on_every
 def _idle_clock(state: OpportunityState, event: Event) -> None:
-    # Any work on the deal restarts the follow-up clock; the engine's own nagging only counts up.
-    if type(event).__name__ in NAGS:
+    # Any work on the deal restarts the follow-up clock; the engine's own nagging only counts up,
+    # and a refused decision (NOT_WORK) leaves it be.
+    name = type(event).__name__
+    if name in NAGS:
         state.stall_level += 1
-    else:
+    elif name not in NOT_WORK:
         state.last_activity_at, state.stall_level = event.occurred_at, 0
 
 
@@ -197,6 +218,22 @@ def _discount_escalated(state: OpportunityState, event: DiscountEscalated) -> No
 @OPPORTUNITY.on(DiscountExpired)
 def _discount_expired(state: OpportunityState, event: DiscountExpired) -> None:
     fitting(state.discount_request, event).status = RequestStatus.EXPIRED
+
+
+@OPPORTUNITY.on(DiscountDecisionRefused)
+def _decision_refused(state: OpportunityState, event: DiscountDecisionRefused) -> None:
+    """The request stays as it was: the refusal is only remembered, the latest few of them."""
+    refused = RefusedDecision(
+        decision_request_id=event.decision_request_id,
+        request_id=event.request_id,
+        approver=event.approver,
+        approve=event.approve,
+        rule=event.rule,
+        message=event.message,
+        at=event.occurred_at,
+        actor=event.actor,
+    )
+    state.refused_decisions = [*state.refused_decisions, refused][-REFUSALS_KEPT:]
 
 
 # --- contract review ---------------------------------------------------------------------------

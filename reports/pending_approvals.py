@@ -1,4 +1,5 @@
-"""What a manager has on their desk: the open discount requests and who may decide them now.
+"""What a manager has on their desk: the open discount requests and who may decide them now, and
+the decisions they sent as signals that the rules refused (`refused_decisions`).
 
 One query of the approvals inbox read model (rm_pending_approvals: catch the projector up first).
 Who may decide, and by when, is what the events recorded by the deal's own policy (the one it
@@ -90,3 +91,37 @@ def _today(
         return [], since
     may = [a for a in policy.may_decide(level, discount, owner) if a not in voted]
     return may, since + timedelta(hours=policy.timeout_hours)
+
+
+_REFUSED = """
+SELECT opportunity_id, at, approver, approve, rule, message, request_id, decision_request_id, actor
+FROM rm_refused_decisions
+WHERE (%(approver)s::text IS NULL OR approver = %(approver)s)
+  AND (%(since)s::timestamptz IS NULL OR at >= %(since)s)
+ORDER BY at DESC, opportunity_id, version DESC
+LIMIT %(limit)s
+"""
+
+
+@dataclass(frozen=True)
+class RefusedDecision:
+    """A discount decision sent as a signal (no caller waited for the answer) that the rules refused:
+    the request it was about, if one was open, is as it was."""
+
+    opportunity_id: str
+    at: datetime
+    approver: str  # as the decision named them
+    approve: bool
+    rule: str
+    message: str
+    request_id: str | None  # the discount request open then; None: none was
+    decision_request_id: str  # the request id it was sent with
+    actor: str | None  # who sent it (the approver, or a service on their behalf); None: unknown
+
+
+async def refused_decisions(
+    conn: AsyncConnection[Any], approver: str | None = None, *, since: datetime | None = None, limit: int = 20
+) -> list[RefusedDecision]:
+    """The latest refused decisions (naming `approver`, if given; from `since`), newest first."""
+    cur = await conn.execute(_REFUSED, {"approver": approver, "since": since, "limit": limit})
+    return [RefusedDecision(*row) for row in await cur.fetchall()]

@@ -15,7 +15,8 @@ writers).
 Each read model's rows are made by a module of its own, each given the batch's events of the types
 it reads, in order: projector_stages (opportunities, stage visits, amounts, losses, first entries),
 projector_discounts (requests, levels, the approvals inbox), projector_follow_up (activity, nags,
-clause checks), projector_after_sales (relationships, revisits, renewals). The stage module runs
+clause checks), projector_after_sales (relationships, revisits, renewals), projector_refusals
+(discount decisions the rules refused, for the approvals inbox). The stage module runs
 first: the others look up a deal's pipeline and owner in rm_opportunities.
 """
 
@@ -26,7 +27,13 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from reports import projector_after_sales, projector_discounts, projector_follow_up, projector_stages
+from reports import (
+    projector_after_sales,
+    projector_discounts,
+    projector_follow_up,
+    projector_refusals,
+    projector_stages,
+)
 from reports.projector_fields import READS, StoredEvent
 from reports.projector_tables import Table, dump
 from store.event_store import EventStore
@@ -45,7 +52,13 @@ class _Projection:
 
 PROJECTIONS = tuple(
     _Projection(m.TYPES, m.project, m.TABLES)
-    for m in (projector_stages, projector_discounts, projector_follow_up, projector_after_sales)
+    for m in (
+        projector_stages,
+        projector_discounts,
+        projector_follow_up,
+        projector_after_sales,
+        projector_refusals,
+    )
 )
 TABLES = tuple(t for p in PROJECTIONS for t in p.tables)
 READ_MODELS = tuple(t.name for t in TABLES)

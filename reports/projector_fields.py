@@ -81,6 +81,16 @@ class DiscountExpired(TypedDict):
     request_id: str
 
 
+class DiscountDecisionRefused(TypedDict):
+    decision_request_id: str
+    request_id: NotRequired[str | None]
+    approver: str
+    approve: bool
+    rule: str
+    message: str
+    actor: NotRequired[str | None]
+
+
 class ClauseFailure(TypedDict):
     check: str
 
@@ -142,6 +152,7 @@ READS: dict[str, type] = {
         DiscountRejected,
         DiscountEscalated,
         DiscountExpired,
+        DiscountDecisionRefused,
         ContractChecked,
         StallReminded,
         StallEscalated,

@@ -14,20 +14,22 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from domain.events import NAGS as NAG_EVENTS
+from domain.events import NOT_WORK
 from domain.opportunity_state import OPPORTUNITY
 from reports import projector_fields as fields
 from reports.projector_fields import StoredEvent, read
 from reports.projector_stages import STAGE_MOVE_TYPES
 from reports.projector_tables import Table, copy_rows, owners
 
-# Work on a deal: every event of its stream but the stage moves (rm_stage_visits' entries) and the
-# engine's nags, which do not restart the idle clock (domain.events.NAGS). Derived from the domain's
-# own fold, so an event type added there is counted as work without a list to keep in step here.
+# Work on a deal: every event of its stream but the stage moves (rm_stage_visits' entries) and what
+# does not restart the idle clock: the engine's nags and refused decisions (domain.events.NOT_WORK).
+# Derived from the domain's own fold, so an event type added there is counted as work without a
+# list to keep in step here.
 NAG_TYPES = frozenset(NAG_EVENTS)
 ACTIVITY_TYPES = (
     frozenset(t.model_fields["type"].default for t in OPPORTUNITY.event_types())
     - frozenset(STAGE_MOVE_TYPES)
-    - NAG_TYPES
+    - frozenset(NOT_WORK)
 )
 TYPES = ACTIVITY_TYPES | NAG_TYPES
 

@@ -279,6 +279,24 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX api_keys_service ON api_keys (service);
     """,
+    """
+    -- Discount decisions sent as signals that the rules refused (DiscountDecisionRefused): the
+    -- approvals inbox shows each approver theirs (reports/projector_refusals.py). New events only.
+    CREATE TABLE rm_refused_decisions (
+        opportunity_id       text        NOT NULL,
+        version              integer     NOT NULL,
+        at                   timestamptz NOT NULL,
+        approver             text        NOT NULL,  -- as the decision named them
+        approve              boolean     NOT NULL,
+        rule                 text        NOT NULL,
+        message              text        NOT NULL,
+        request_id           text,                  -- the discount request open then; NULL: none
+        decision_request_id  text        NOT NULL,  -- the request id the decision was sent with
+        actor                text,                  -- who sent it; NULL: unknown
+        PRIMARY KEY (opportunity_id, version)
+    );
+    CREATE INDEX rm_refused_decisions_approver ON rm_refused_decisions (approver, at);
+    """,
 )
 
 # Any constant will do: it names the lock that serialises migrations across processes.

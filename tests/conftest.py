@@ -110,3 +110,25 @@ async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
     """The Temporal CLI dev server (real visibility, real timeouts), in memory, for the session."""
     async with await in_memory_dev_server() as env:
         yield env
+
+
+# With DATABASE_URL set, the store, projector and report tests run on both servers: their SQL is
+# what could differ. Tests that drive workflows exercise Temporal and the domain, and the store
+# through the same code: they run on the embedded server only, unless marked `both_databases`.
+WORKFLOW_FIXTURES = {"deals", "time_skipping_env", "dev_server_env"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        external = callspec is not None and callspec.params.get("database_server") == "external"
+        drives_workflows = bool(WORKFLOW_FIXTURES & set(getattr(item, "fixturenames", ())))
+        if external and drives_workflows and item.get_closest_marker("both_databases") is None:
+            dropped.append(item)
+        else:
+            kept.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

@@ -1,7 +1,8 @@
 """Random whole lives of deals, through the domain's own deciders: stage moves and losses as in
 `tests.test_projector.random_history`, and between them everything else a deal's stream can hold
-(discount requests approved, rejected, escalated, expired or superseded; calls logged; reminders and
-escalations of an idle deal; contracts that fail a clause check before one is signed), and for a won
+(discount requests approved, rejected, escalated, expired or superseded, decisions sent as signals
+and refused; calls logged; reminders and escalations of an idle deal; contracts that fail a clause
+check before one is signed), and for a won
 deal its after-sales stream (revisits answered or missed, renewals, the close). Every event type the
 projector reads turns up in a few dozen lives."""
 
@@ -33,6 +34,7 @@ from domain.commands import (
     SubmitContract,
 )
 from domain.contracts import ClauseCheck, ClauseFailure
+from domain.discount_signals import decide_signalled_vote
 from domain.errors import RuleViolation
 from domain.events import DomainEvent, EventMeta
 from domain.follow_up import decide_stall, decide_touch
@@ -58,6 +60,7 @@ from tests.factories import ALL_FACTS, T0, good_contract, open_cmd, sign_contrac
 CATALOG = load_catalog()
 OWNERS = ("an.li", "bo.wang", "xiao.a", "mei.chen")  # a manager may own a deal too
 APPROVERS = ("mei.chen", "jun.wu", "hua.zhang")
+SIGNALLER = "jun.wu"  # decides by signal (a chat bot): the rules' refusals are recorded
 Decide = Callable[[OpportunityState, EventMeta], list[DomainEvent]]
 
 
@@ -98,7 +101,9 @@ class _Deal:
                 self.do(self._vote(self.rng.choice(APPROVERS), approve=roll < 0.85), days=0.5)
 
     def _vote(self, approver: str, approve: bool) -> Decide:
-        vote = DecideDiscount(approver=approver, approve=approve, comment="")
+        vote = DecideDiscount(approver=approver, approve=approve, comment="", actor=approver)
+        if approver == SIGNALLER:  # sent as a signal: a refusal is recorded, not raised
+            return lambda s, m: decide_signalled_vote(s, self.pipeline, vote, f"sig-{m.event_id}", m)
         return lambda s, m: decide_discount_vote(s, self.pipeline, vote, m)
 
     def contract(self) -> None:

@@ -184,7 +184,7 @@ def test_events_are_immutable_and_versioned() -> None:
     state = at_stage(Stage.CONTACT)
     event = decide_advance(state, SOFTWARE, advance_to(Stage.NEEDS_ANALYSIS), meta(3))
     assert isinstance(event, StageAdvanced)
-    assert (event.version, event.schema_version) == (3, 1)
+    assert (event.version, event.schema_version, event.actor) == (3, 2, None)
     with pytest.raises(ValueError, match="frozen"):
         event.version = 9  # type: ignore[misc]
 

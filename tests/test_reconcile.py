@@ -3,6 +3,7 @@
 import asyncio
 import uuid
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from app.deal_client import DealClient
@@ -12,6 +13,8 @@ from domain.commands import AdvanceStage
 from domain.stages import Stage
 from store.event_store import EventStore
 from tests.factories import ALL_FACTS, open_cmd, relationship_when, through_all_stages
+
+pytestmark = pytest.mark.both_databases  # reconcile reads the stored rows back: their SQL matters
 
 
 async def test_a_faithful_store_matches_and_a_tampered_one_is_caught(

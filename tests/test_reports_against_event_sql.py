@@ -223,7 +223,8 @@ WITH last_move AS (
     WHERE {MOVES} AND occurred_at <= %(as_of)s ORDER BY stream_id, version DESC
 ), last_activity AS (
     SELECT stream_id, max(occurred_at) AS at FROM events
-    WHERE type NOT IN ('StallReminded', 'StallEscalated') AND occurred_at <= %(as_of)s GROUP BY stream_id
+    WHERE type NOT IN ('StallReminded', 'StallEscalated', 'DiscountDecisionRefused')
+      AND occurred_at <= %(as_of)s GROUP BY stream_id
 )
 SELECT m.stream_id, o.payload->>'owner', o.payload->>'pipeline', m.stage, a.at
 FROM last_move m JOIN last_activity a USING (stream_id)

@@ -138,6 +138,7 @@ class AfterSalesWorkflow:
             source="renewal",
             amount=cmd.amount,
             renewal_of=state.deal_id,
+            actor=cmd.actor,  # the renewal's opening records who asked for it
         )
         await workflow.execute_activity(
             START_RENEWAL,

@@ -3,7 +3,8 @@
 A command arrives as an update. Its validator asks the domain (`validate`): a refusal rejects the
 update before it reaches history. The handler asks again (`handle`), since another update may have
 moved the state in between, applies the events at once, so concurrent handlers see them, and saves
-them before it returns.
+them before it returns. A command from a producer that cannot wait arrives as a signal
+(`handle_signal`): decided the same way, its refusal recorded as an event, since nobody hears it.
 
 A deadline passes in the run loop (`until_change_or`): the loop sleeps until the stream's earliest
 deadline or its next change, whichever comes first (temporalio/samples-python `updatable_timer`),
@@ -19,6 +20,7 @@ from datetime import timedelta
 from typing import Generic, TypeVar
 
 from temporalio import workflow
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.deadlines import Deadline
@@ -91,10 +93,30 @@ class EventStream(Generic[S]):
         result = await command()
         info = workflow.current_update_info()
         if info is not None:
-            self._recent[info.id] = self._state.version
-            while len(self._recent) > REMEMBERED_UPDATES:
-                del self._recent[next(iter(self._recent))]
+            self._remember(info.id)
         return result
+
+    async def handle_signal(self, request_id: str | None, decide: Decide) -> None:
+        """For a signal's handler: decide on the current state, apply, save, once per request id
+        (None: an id not fit to remember, the decision records its refusal). Nobody waits for the
+        answer, so nothing is raised: `decide` records a refusal as an event, and a batch the store
+        refuses for good (rolled back, as for an update) is logged."""
+        self.updates_this_run += 1  # signals count too: they lengthen the history as updates do
+        if request_id is not None and request_id in self._recent:
+            workflow.logger.info("signal %s was handled already: ignored", request_id)
+            return
+        try:
+            ticket = self._emit(decide_now(decide))
+            if request_id is not None:
+                self._remember(request_id)  # before the save: a copy arriving meanwhile is a repeat
+            await self._journal.save(ticket)
+        except ApplicationError as err:
+            workflow.logger.error("signal %s not recorded: %s", request_id, err.message)
+
+    def _remember(self, request_id: str) -> None:
+        self._recent[request_id] = self._state.version
+        while len(self._recent) > REMEMBERED_UPDATES:
+            del self._recent[next(iter(self._recent))]
 
     async def record(self, decide: Decide) -> S:
         """Decide on the current state, apply, save; no check of the update id (`handle` does that)."""

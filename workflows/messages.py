@@ -6,7 +6,7 @@ from decimal import Decimal
 from pydantic import AliasChoices, AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain.after_sales import DealWon, RelationshipState
-from domain.commands import OpenOpportunity
+from domain.commands import DecideDiscount, OpenOpportunity
 from domain.contracts import Contract, ContractPolicy
 from domain.events import DomainEvent
 from domain.opportunity import OpportunityState
@@ -57,6 +57,16 @@ class StartOpportunity(BaseModel):
     command: OpenOpportunity
     pipeline: Pipeline | None = None
     carried: CarriedOpportunity | None = None
+
+
+class DiscountDecisionSignal(BaseModel):
+    """A discount decision sent as a signal (`OpportunityWorkflow.decide_discount_signal`) by a
+    producer that cannot wait for the answer, with the request id it is applied once under."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str
+    decision: DecideDiscount
 
 
 class StartAfterSales(BaseModel):

@@ -1,7 +1,8 @@
 """One durable workflow per opportunity; its workflow id is the opportunity id.
 
 Moves and decisions arrive as updates. Each validator asks the domain whether the command is
-allowed, so a refused one is rejected before it reaches history and changes nothing. An accepted
+allowed, so a refused one is rejected before it reaches history and changes nothing. (A discount
+decision may also come as a signal, from a producer that cannot wait: its refusal is recorded.) An accepted
 command becomes domain events: applied to the state at once (synchronously, so concurrent handlers
 see a consistent state), then appended to the event store by an activity before the update returns.
 Appends run one at a time under a lock, so the store receives each stream in version order.
@@ -20,7 +21,7 @@ deal continues as new before its run nears Temporal's update limit, carrying eve
 """
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.commands import (
@@ -34,8 +35,8 @@ with workflow.unsafe.imports_passed_through():
         RequestDiscount,
         SubmitContract,
     )
-    from domain.contracts import ClauseFailure, not_checked
     from domain.deadlines import opportunity_deadline
+    from domain.discount_signals import decide_signalled_vote, rememberable
     from domain.errors import RuleViolation
     from domain.events import StallEscalated, StallReminded
     from domain.follow_up import decide_touch
@@ -56,15 +57,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.pipeline import Pipeline
     from domain.stages import Stage
-    from workflows.event_sourcing import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, Decide, new_meta, refusal
+    from workflows.event_sourcing import Decide, new_meta, refusal
     from workflows.event_stream import EventStream
-    from workflows.messages import (
-        CHECK_CONTRACT,
-        CarriedOpportunity,
-        ContractCheckRequest,
-        StartOpportunity,
-    )
+    from workflows.messages import CarriedOpportunity, DiscountDecisionSignal, StartOpportunity
     from workflows.opportunity_effects import (
+        check_contract,
         is_won,
         notify_stall,
         publish,
@@ -268,6 +265,23 @@ class OpportunityWorkflow:
     def _validate_decide_discount(self, cmd: DecideDiscount) -> None:
         self._validate(lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta))
 
+    @workflow.signal
+    async def decide_discount_signal(self, signal: DiscountDecisionSignal) -> None:
+        """`decide_discount` for producers that cannot wait for the answer (a mail-reply handler, a
+        chat bot): the same rules decide; accepted, it records what the update would; refused, a
+        DiscountDecisionRefused that changes nothing else. Once per request id (across runs, as
+        updates). It never fails the deal: a payload that does not decode is dropped by the SDK
+        with a warning, and one that comes to a deal refused at opening is logged and dropped."""
+        await workflow.wait_condition(lambda: self._stream is not None or self._refused is not None)
+        if self._stream is None:
+            workflow.logger.warning("discount decision %s: no deal was opened", signal.request_id)
+            return
+        key = signal.request_id if rememberable(signal.request_id) else None
+        decision, rid = signal.decision, signal.request_id
+        await self._stream.handle_signal(
+            key, lambda meta: decide_signalled_vote(self._state, self._pipeline, decision, rid, meta)
+        )
+
     @workflow.update
     async def submit_contract(self, cmd: SubmitContract) -> OpportunityState:
         """Record the contract, run the clause checks, and return with their verdict."""
@@ -275,25 +289,8 @@ class OpportunityWorkflow:
 
     async def _submit_contract(self, cmd: SubmitContract) -> OpportunityState:
         await self._opened.record(lambda meta: decide_contract_submit(self._state, self._pipeline, cmd, meta))
-        assert self._pipeline.contract is not None  # decide_contract_submit refuses otherwise
-        review = self._state.contract
-        assert review is not None  # just recorded
-        try:
-            failures: list[ClauseFailure] = await workflow.execute_activity(
-                CHECK_CONTRACT,
-                ContractCheckRequest(
-                    contract=review.contract,  # as recorded: cleaned by the domain
-                    policy=self._pipeline.contract,
-                    quote=self._state.amount,
-                    approved_discount=self._state.approved_discount,
-                ),
-                result_type=list[ClauseFailure],
-                start_to_close_timeout=ACTIVITY_TIMEOUT,
-                retry_policy=ACTIVITY_RETRY,
-            )
-        except ActivityError as err:  # retries are unlimited: only input the checks cannot judge ends here
-            # A failed verdict, so the contract is redrafted; never a contract left "checking" for good.
-            failures = not_checked(err.cause.message if isinstance(err.cause, ApplicationError) else str(err))
+        failures = await check_contract(self._state, self._pipeline)
+        # The verdict is the engine's, not the submitter's: ContractChecked records no actor.
         return await self._opened.record(lambda meta: decide_contract_checked(self._state, failures, meta))
 
     @submit_contract.validator

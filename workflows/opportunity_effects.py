@@ -1,6 +1,7 @@
-"""What an opportunity's workflow does beyond its own stream: ask the worker for the rules, nag
-people about idle deals, hand a won customer to after-sales, publish search attributes. Kept apart
-from `workflows.opportunity` so that one reads as the deal's commands and its run loop."""
+"""What an opportunity's workflow does beyond its own stream: ask the worker for the rules, run a
+contract's clause checks, nag people about idle deals, hand a won customer to after-sales, publish
+search attributes. Kept apart from `workflows.opportunity` so that one reads as the deal's commands
+and its run loop."""
 
 import math
 
@@ -9,6 +10,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.after_sales import DealWon
+    from domain.contracts import ClauseFailure, not_checked
     from domain.errors import RuleViolation
     from domain.events import StallEscalated, StallReminded
     from domain.opportunity import OpportunityState
@@ -17,8 +19,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search_attributes as sa
     from workflows.event_sourcing import ACTIVITY_RETRY, ACTIVITY_TIMEOUT, notify
     from workflows.messages import (
+        CHECK_CONTRACT,
         RESOLVE_PIPELINE,
         START_AFTER_SALES,
+        ContractCheckRequest,
         Notification,
         PipelineLookup,
         StartAfterSales,
@@ -46,6 +50,30 @@ async def resolve_pipeline(pipeline_id: str) -> tuple[Pipeline, str | None]:
             f"the worker has no pipeline {pipeline_id!r} (known: {known}): nothing was recorded",
         )
     return lookup.pipeline, lookup.version
+
+
+async def check_contract(state: OpportunityState, pipeline: Pipeline) -> list[ClauseFailure]:
+    """The clause checks' verdict on the contract under review (as recorded: cleaned by the domain)."""
+    assert pipeline.contract is not None  # decide_contract_submit refuses otherwise
+    review = state.contract
+    assert review is not None  # just recorded
+    try:
+        failures: list[ClauseFailure] = await workflow.execute_activity(
+            CHECK_CONTRACT,
+            ContractCheckRequest(
+                contract=review.contract,
+                policy=pipeline.contract,
+                quote=state.amount,
+                approved_discount=state.approved_discount,
+            ),
+            result_type=list[ClauseFailure],
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+        )
+    except ActivityError as err:  # retries are unlimited: only input the checks cannot judge ends here
+        # A failed verdict, so the contract is redrafted; never a contract left "checking" for good.
+        failures = not_checked(err.cause.message if isinstance(err.cause, ApplicationError) else str(err))
+    return failures
 
 
 async def notify_stall(state: OpportunityState, event: StallReminded | StallEscalated) -> None:
