@@ -1,5 +1,5 @@
-"""The commands that drive opportunities and relationships (Temporal updates), and the two
-workflow queries (an opportunity's state, a relationship's state).
+"""The commands that drive opportunities and relationships (Temporal updates; a discount decision
+may also go as a signal), and the two workflow queries (an opportunity's state, a relationship's).
 
 Every refusal, whether from the pipeline catalog, the domain rules inside the workflow or Temporal
 itself (a duplicate opportunity id, a workflow that has ended), comes out as `app.errors.Refused`
@@ -49,13 +49,14 @@ from domain.commands import (
     RequestDiscount,
     SubmitContract,
 )
+from domain.discount_signals import rememberable
 from domain.errors import RuleViolation
 from domain.events import EventMeta
 from domain.opportunity import OpportunityState, decide_open
 from domain.pipeline import PipelineCatalog
 from runtime.settings import TASK_QUEUE
 from workflows.after_sales import AfterSalesWorkflow
-from workflows.messages import StartOpportunity
+from workflows.messages import DiscountDecisionSignal, StartOpportunity
 from workflows.opportunity import OpportunityWorkflow
 
 T = TypeVar("T")
@@ -179,6 +180,25 @@ class DealClient:
     ) -> OpportunityState:
         """A manager's (or director's) approval or rejection, with their identity and a comment."""
         return await self._execute(opportunity_id, OpportunityWorkflow.decide_discount, cmd, request_id)
+
+    async def signal_discount_decision(
+        self, opportunity_id: str, cmd: DecideDiscount, *, request_id: str | None = None
+    ) -> str:
+        """`decide_discount` for a producer that cannot wait for the outcome: sent as a signal, which
+        Temporal keeps until a worker applies it; returns the request id (the same id twice is
+        applied once). The update's rules decide it; a refused one is recorded, and shown in the
+        approver's inbox (`Queries.refused_decisions`) and the deal's `refused_decisions`."""
+        rid = request_id or new_request_id()
+        if not rememberable(rid):
+            raise BadInput(f"a request id is 1 to 255 printable characters, not {rid!r}")
+        signal = DiscountDecisionSignal(request_id=rid, decision=cmd)
+        try:
+            await self._handle(opportunity_id).signal(OpportunityWorkflow.decide_discount_signal, signal)
+        except (RPCError, RPCTimeoutOrCancelledError) as err:
+            if not isinstance(err, RPCError) or err.status != RPCStatusCode.NOT_FOUND:
+                raise unavailable(self._client, err, rid) from None
+            raise await not_running(self._client, OPPORTUNITY, opportunity_id) from None
+        return rid
 
     async def submit_contract(
         self, opportunity_id: str, cmd: SubmitContract, *, request_id: str | None = None

@@ -5,8 +5,9 @@ from decimal import Decimal
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
-from cli.common import RequestId, build, deferred, on_deal, parse_amount
+from cli.common import RequestId, build, console, deferred, on_deal, open_app, parse_amount, request_id
 from domain.commands import DecideContract, DecideDiscount, RequestDiscount, SubmitContract
 from domain.contracts import Contract
 
@@ -34,29 +35,53 @@ async def request(
     await on_deal(rid, lambda deals, key: deals.request_discount(opportunity_id, cmd, request_id=key))
 
 
+NoWait = Annotated[
+    bool,
+    typer.Option(
+        "--no-wait",
+        help="send the decision as a signal and return at once; a decision the rules refuse is"
+        " recorded and shown by `dealflow approvals refused`",
+    ),
+]
+
+
 async def _decide_discount(
-    opportunity_id: str, approver: str, comment: str, approve: bool, rid: str | None
+    opportunity_id: str, approver: str, comment: str, approve: bool, rid: str | None, no_wait: bool
 ) -> None:
     cmd = build(DecideDiscount, approver=approver, approve=approve, comment=comment)
-    await on_deal(rid, lambda deals, key: deals.decide_discount(opportunity_id, cmd, request_id=key))
+    if not no_wait:
+        await on_deal(rid, lambda deals, key: deals.decide_discount(opportunity_id, cmd, request_id=key))
+        return
+    key = request_id(rid)
+    async with open_app() as app:
+        await (await app.deals()).signal_discount_decision(opportunity_id, cmd, request_id=key)
+    console.print(f"sent the decision on {escape(opportunity_id)} as a signal (request id {key})")
 
 
 @discount.command(epilog="Example: dealflow discount approve acme-01 --approver mei.chen --comment ok")
 @deferred
 async def approve(
-    opportunity_id: Id, approver: Approver, comment: Comment = "", rid: RequestId = None
+    opportunity_id: Id,
+    approver: Approver,
+    comment: Comment = "",
+    rid: RequestId = None,
+    no_wait: NoWait = False,
 ) -> None:
     """Approve the open discount request, as an approver."""
-    await _decide_discount(opportunity_id, approver, comment, approve=True, rid=rid)
+    await _decide_discount(opportunity_id, approver, comment, approve=True, rid=rid, no_wait=no_wait)
 
 
 @discount.command(epilog="Example: dealflow discount reject acme-01 --approver mei.chen --comment 'too deep'")
 @deferred
 async def reject(
-    opportunity_id: Id, approver: Approver, comment: Comment = "", rid: RequestId = None
+    opportunity_id: Id,
+    approver: Approver,
+    comment: Comment = "",
+    rid: RequestId = None,
+    no_wait: NoWait = False,
 ) -> None:
     """Reject the open discount request, as an approver."""
-    await _decide_discount(opportunity_id, approver, comment, approve=False, rid=rid)
+    await _decide_discount(opportunity_id, approver, comment, approve=False, rid=rid, no_wait=no_wait)
 
 
 @contract.command(

@@ -1,4 +1,4 @@
-"""`dealflow show | list | pipelines | approvals pending`: what is there now."""
+"""`dealflow show | list | pipelines | approvals pending | approvals refused`: what is there now."""
 
 from typing import Annotated
 
@@ -6,11 +6,20 @@ import typer
 
 from cli import render_json
 from cli.common import JsonFlag, PipelineOption, console, deferred, open_app
-from cli.render_deals import print_list, print_pending, print_pipeline_versions, print_pipelines, print_state
+from cli.render_deals import (
+    print_list,
+    print_pending,
+    print_pipeline_versions,
+    print_pipelines,
+    print_refused,
+    print_state,
+)
 from domain.stages import STAGE_ORDER
 
 commands = typer.Typer()
-approvals = typer.Typer(help="Discount requests waiting for a decision.", no_args_is_help=True)
+approvals = typer.Typer(
+    help="Discount requests waiting for a decision, and decisions the rules refused.", no_args_is_help=True
+)
 PANEL = "Looking things up"
 _LISTABLE = [s.value for s in STAGE_ORDER] + ["lost"]
 
@@ -101,3 +110,19 @@ async def pending(
         render_json.print_json(found)
     else:
         print_pending(found, console)
+
+
+@approvals.command(epilog="Example: dealflow approvals refused --approver mei.chen")
+@deferred
+async def refused(
+    approver: Annotated[str | None, typer.Option(help="only decisions naming this person")] = None,
+    limit: Annotated[int, typer.Option(help="at most this many, newest first")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """Decisions sent with --no-wait (signals) that the rules refused: nothing changed."""
+    async with open_app() as app:
+        found = await app.queries.refused_decisions(approver, limit=limit)
+    if as_json:
+        render_json.print_json(found)
+    else:
+        print_refused(found, console)

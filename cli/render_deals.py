@@ -15,7 +15,7 @@ from domain.after_sales import RelationshipState
 from domain.opportunity import OpportunityState
 from domain.pipeline import Pipeline
 from domain.stages import STAGE_ORDER
-from reports.pending_approvals import PendingApproval
+from reports.pending_approvals import PendingApproval, RefusedDecision
 
 
 def print_state(state: OpportunityState, console: Console) -> None:
@@ -93,6 +93,23 @@ def print_pending(found: list[PendingApproval], console: Console) -> None:
         )
     console.print(table)
     console.print(f"{len(found)} pending")
+
+
+def print_refused(found: list[RefusedDecision], console: Console) -> None:
+    table = Table("opportunity", "at", "approver", "decision", "rule", "why", "sent by", "request id")
+    for r in found:
+        table.add_row(
+            escape(r.opportunity_id),
+            f"{r.at:%Y-%m-%d %H:%M}",
+            escape(r.approver),
+            "approve" if r.approve else "reject",
+            r.rule,
+            escape(r.message),
+            escape(r.actor or "?"),
+            escape(r.decision_request_id),
+        )
+    console.print(table)
+    console.print(f"{len(found)} refused (the requests they were about are unchanged)")
 
 
 def print_pipelines(pipelines: dict[str, Pipeline], console: Console) -> None:
