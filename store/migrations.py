@@ -298,8 +298,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX rm_refused_decisions_approver ON rm_refused_decisions (approver, at);
     """,
     """
-    -- The web app's one-time sign-in links and signed-out sessions (store/web_sign_ins.py), by
-    -- the sha256 of a link's secret or of a session token's id; dropped a day after they expire.
+    -- Web sign-in: one-time links and signed-out sessions, by digest (store/web_sign_ins.py).
     CREATE TABLE web_sign_ins (
         digest      bytea       PRIMARY KEY,
         kind        text        NOT NULL CHECK (kind IN ('link', 'signed-out')),
