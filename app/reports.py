@@ -1,7 +1,7 @@
 """The reports a front end asks for, each read from the read models once they have caught up
 (`Connections.read_models`): the full sales report, stalled deals, the sales brief, the stage log."""
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -11,7 +11,7 @@ from app.errors import BadInput, NotFound
 from domain.sales_brief import SalesBrief, period_bounds
 from reports.approvals import ApprovalReport, approval_report
 from reports.cycle_times import CycleTimeReport, cycle_time_report
-from reports.event_log import FORMATS, stage_moves, write_log
+from reports.event_log import FORMATS, log_chunks, stage_moves, write_log
 from reports.funnel import PipelineMetrics, pipeline_metrics
 from reports.outcomes import Outcomes, outcomes
 from reports.period import Period
@@ -140,3 +140,26 @@ class Reports:
                 stage_moves(conn, pipeline, start, end), path, fmt, on_progress=on_progress
             )
         return ExportedLog(path=path, format=fmt, cases=cases, events=events)
+
+    def stage_log_chunks(
+        self,
+        fmt: str,
+        *,
+        pipeline: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+    ) -> AsyncIterator[str]:
+        """The stage log of the opportunities opened in [start, end) as pieces of CSV or XES text,
+        to stream; the arguments are checked at once, the read models read as it is consumed."""
+        if fmt not in FORMATS:
+            raise BadInput(f"the format is one of {', '.join(FORMATS)}, not {fmt!r}")
+        if start and end and start >= end:
+            raise BadInput("the start must be before the end")
+        return self._log_chunks(fmt, pipeline, start, end)
+
+    async def _log_chunks(
+        self, fmt: str, pipeline: str | None, start: datetime | None, end: datetime | None
+    ) -> AsyncIterator[str]:
+        async with self._c.read_models() as conn:
+            async for chunk in log_chunks(stage_moves(conn, pipeline, start, end), fmt):
+                yield chunk

@@ -13,6 +13,7 @@ events that made each move.
 """
 
 import csv
+import io
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -72,25 +73,60 @@ async def write_log(
     moves: AsyncIterator[Move], path: Path, fmt: str, on_progress: Callable[[int], None] = lambda n: None
 ) -> tuple[int, int]:
     """Write the log in `fmt` (csv or xes); return (cases, events)."""
+    _check_format(fmt)
+    counts = _Counts()
+    with path.open("w", encoding="utf-8", newline="") as out:
+        async for _ in _fill(moves, out, fmt, counts):
+            if counts.events % 100_000 == 0:
+                on_progress(counts.events)
+    return counts.cases, counts.events
+
+
+async def log_chunks(moves: AsyncIterator[Move], fmt: str, chunk_size: int = 64 * 1024) -> AsyncIterator[str]:
+    """The log in `fmt` as pieces of text of about `chunk_size` characters: a download of any
+    size streamed in constant memory."""
+    _check_format(fmt)
+    buffer = io.StringIO(newline="")
+    async for _ in _fill(moves, buffer, fmt, _Counts()):
+        if buffer.tell() >= chunk_size:
+            yield _drain(buffer)
+    yield _drain(buffer)
+
+
+def _check_format(fmt: str) -> None:
     if fmt not in FORMATS:
         raise ValueError(f"unknown event log format {fmt!r} (known: {', '.join(FORMATS)})")
-    with path.open("w", encoding="utf-8", newline="") as out:
-        writer = _CsvWriter(out) if fmt == "csv" else _XesWriter(out)
-        cases, events, current = 0, 0, None
-        async for move in moves:
-            if move.case_id != current:
-                if current is not None:
-                    writer.end_case()
-                writer.begin_case(move)
-                cases, current = cases + 1, move.case_id
-            writer.event(move)
-            events += 1
-            if events % 100_000 == 0:
-                on_progress(events)
-        if current is not None:
-            writer.end_case()
-        writer.close()
-    return cases, events
+
+
+def _drain(buffer: io.StringIO) -> str:
+    text = buffer.getvalue()
+    buffer.seek(0)
+    buffer.truncate()
+    return text
+
+
+@dataclass
+class _Counts:
+    cases: int = 0
+    events: int = 0
+
+
+async def _fill(moves: AsyncIterator[Move], out: TextIO, fmt: str, counts: _Counts) -> AsyncIterator[None]:
+    """Write each move to `out` (pausing after each), the case's frame around its moves."""
+    writer = _CsvWriter(out) if fmt == "csv" else _XesWriter(out)
+    current = None
+    async for move in moves:
+        if move.case_id != current:
+            if current is not None:
+                writer.end_case()
+            writer.begin_case(move)
+            counts.cases, current = counts.cases + 1, move.case_id
+        writer.event(move)
+        counts.events += 1
+        yield
+    if current is not None:
+        writer.end_case()
+    writer.close()
 
 
 class _CsvWriter:
