@@ -59,9 +59,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.stages import Stage
     from workflows.event_sourcing import Decide, new_meta, refusal
     from workflows.event_stream import EventStream
-    from workflows.messages import CarriedOpportunity, DiscountDecisionSignal, StartOpportunity
+    from workflows.messages import CarriedOpportunity, StartOpportunity
     from workflows.opportunity_effects import (
         check_contract,
+        decoded_decision,
         is_won,
         notify_stall,
         publish,
@@ -266,12 +267,17 @@ class OpportunityWorkflow:
         self._validate(lambda meta: decide_discount_vote(self._state, self._pipeline, cmd, meta))
 
     @workflow.signal
-    async def decide_discount_signal(self, signal: DiscountDecisionSignal) -> None:
+    async def decide_discount_signal(self, *payload: object) -> None:
         """`decide_discount` for producers that cannot wait for the answer (a mail-reply handler, a
-        chat bot): the same rules decide; accepted, it records what the update would; refused, a
-        DiscountDecisionRefused that changes nothing else. Once per request id (across runs, as
-        updates). It never fails the deal: a payload that does not decode is dropped by the SDK
-        with a warning, and one that comes to a deal refused at opening is logged and dropped."""
+        chat bot), its payload a `DiscountDecisionSignal`: the same rules decide; accepted, it
+        records what the update would; refused, a DiscountDecisionRefused that changes nothing
+        else. Once per request id (across runs, as updates). It never fails the deal: a payload
+        that is no decision is dropped with a warning (decoded here, not by the SDK, so that no
+        shape of payload can fail the task), and a decision that comes to a deal refused at
+        opening is logged and dropped."""
+        signal = decoded_decision(payload)
+        if signal is None:
+            return
         await workflow.wait_condition(lambda: self._stream is not None or self._refused is not None)
         if self._stream is None:
             workflow.logger.warning("discount decision %s: no deal was opened", signal.request_id)

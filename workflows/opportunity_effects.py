@@ -23,6 +23,7 @@ with workflow.unsafe.imports_passed_through():
         RESOLVE_PIPELINE,
         START_AFTER_SALES,
         ContractCheckRequest,
+        DiscountDecisionSignal,
         Notification,
         PipelineLookup,
         StartAfterSales,
@@ -74,6 +75,15 @@ async def check_contract(state: OpportunityState, pipeline: Pipeline) -> list[Cl
         # A failed verdict, so the contract is redrafted; never a contract left "checking" for good.
         failures = not_checked(err.cause.message if isinstance(err.cause, ApplicationError) else str(err))
     return failures
+
+
+def decoded_decision(payload: tuple[object, ...]) -> DiscountDecisionSignal | None:
+    """A discount decision signal's payload (its first argument) as a decision, or None (logged)."""
+    try:
+        return DiscountDecisionSignal.model_validate(payload[0] if payload else None)
+    except Exception as err:  # any shape a sender may send: never the workflow task's failure
+        workflow.logger.warning("discount decision signal dropped: not a decision: %s", err)
+        return None
 
 
 async def notify_stall(state: OpportunityState, event: StallReminded | StallEscalated) -> None:
