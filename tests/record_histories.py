@@ -180,6 +180,32 @@ async def after_sales_years(deals: DealClient, env: WorkflowEnvironment, oid: st
         await env.client.get_workflow_handle(f"{oid}-renewal-1").terminate("recorded")
 
 
+async def discount_by_signal(deals: DealClient, env: WorkflowEnvironment, oid: str) -> None:
+    """Commands with actors; discount decisions as signals: one refused (recorded), one payload no
+    decision, one sent twice (applied once) that approves; the deal then waits for a stall timer."""
+    bot = "service:chat-bot"
+    await deals.open(open_cmd(oid, amount=Decimal(300_000), actor="service:crm-sync"))
+    for stage in STAGE_ORDER[1:5]:
+        await deals.advance(oid, AdvanceStage(to_stage=stage, facts=ALL_FACTS, actor="alice"))
+    await deals.request_discount(oid, RequestDiscount(discount=Decimal(12), actor="alice"))
+    await deals.signal_discount_decision(oid, DecideDiscount(approver="jun.wu", approve=True, actor=bot))
+    await env.client.get_workflow_handle(oid).signal("decide_discount_signal", {"request_id": 1})
+    approve = DecideDiscount(approver="mei.chen", approve=True, comment="by mail", actor=bot)
+    for _ in range(2):
+        await deals.signal_discount_decision(oid, approve, request_id=f"{oid}-mail-1")
+    for _ in range(400):
+        if (await deals.show(oid)).approved_discount == 12:
+            break
+        await asyncio.sleep(0.025)
+    await deals.log_touch(oid, LogTouch(kind="call", by="alice", actor="alice"))  # after the signals
+    await env.sleep(timedelta(days=22))  # idle past the negotiation SLA: a reminder nobody sent
+    for _ in range(400):
+        if (await deals.show(oid)).stall_level > 0:
+            break
+        await asyncio.sleep(0.025)
+    await deals.mark_lost(oid, MarkLost(reason=LossReason.PRICE, actor="alice"))  # the reminder is saved
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "lost_and_reopened": lost_and_reopened,
@@ -189,6 +215,7 @@ SCENARIOS: dict[str, Scenario] = {
     "stalled_then_touched": stalled_then_touched,
     "after_sales_years": after_sales_years,
     "caller_sent_pipeline": caller_sent_pipeline,
+    "discount_by_signal": discount_by_signal,
 }
 TASK_QUEUE = "record"
 
