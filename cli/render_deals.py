@@ -32,6 +32,13 @@ def print_state(state: OpportunityState, console: Console) -> None:
             f"  discount {req.discount}% ({req.status}{escape(by)});"
             f" approved discount {state.approved_discount}%"
         )
+    if refused := state.refused_decisions:  # decisions sent with --no-wait that the rules refused
+        last = refused[-1]
+        why = escape(f"[{last.rule}] {last.message}")
+        console.print(
+            f"  refused decision of {escape(last.approver)}: {why}"
+            f" ({len(refused)} kept; `dealflow approvals refused` lists them)"
+        )
     if (review := state.contract) is not None:
         fails = "; ".join(f"{f.check}: {f.detail}" for f in review.failures)
         console.print(

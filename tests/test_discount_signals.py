@@ -8,9 +8,12 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from app.deal_client import DealClient
+from app.errors import BadInput, NotFound
+from cli.main import main
 from domain.approvals import RequestStatus
 from domain.commands import AdvanceStage, DecideDiscount, RequestDiscount
 from domain.events import DiscountDecisionRefused, DomainEvent
@@ -155,3 +158,26 @@ async def test_an_undecodable_signal_is_dropped_and_the_deal_goes_on(
     state = await deals.show(oid)
     assert state.discount_request is not None
     assert state.discount_request.status is RequestStatus.APPROVED
+
+
+async def test_no_wait_sends_the_decision_as_a_signal(
+    deals: DealClient,
+    time_skipping_env: WorkflowEnvironment,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    oid = await negotiating(deals, "software")
+    await deals.request_discount(oid, RequestDiscount(discount=Decimal(12)))
+    monkeypatch.setenv("TEMPORAL_ADDRESS", time_skipping_env.client.service_client.config.target_host)
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", time_skipping_env.client.namespace)
+    capsys.readouterr()
+    argv = ["discount", "approve", oid, "--approver", "mei.chen", "--no-wait", "--request-id", "cli-1"]
+    assert await main(argv) == 0
+    assert f"sent the decision on {oid} as a signal (request id cli-1)" in capsys.readouterr().out
+    await until(deals, oid, lambda s: s.approved_discount == 12, "approved by the signal")
+
+    decision = DecideDiscount(approver="mei.chen", approve=True)
+    with pytest.raises(NotFound):
+        await deals.signal_discount_decision(f"no-such-{oid}", decision)
+    with pytest.raises(BadInput):
+        await deals.signal_discount_decision(oid, decision, request_id=" ")
