@@ -1,0 +1,128 @@
+"""Backtest of the weighted forecast, month by month, as of any date.
+
+For each calendar month M = [m0, m1) (UTC) that begins in the period and has begun by `as_of`:
+
+- forecast(M): the forecast as it stood at m0, i.e. what `dealflow report --as-of m0` prints: the
+  sum, over the opportunities open at m0 (a visit of a stage before `deal` entered by m0 and not
+  ended by m0), of the amount in force at m0 x the win probability today's pipeline configuration
+  gives the stage the deal was in at m0 (0 for a pipeline no longer configured). Only events up to
+  m0 count.
+- won(M): the sum of the amounts of the deals that entered `deal` in M (by `as_of`), each at its
+  amount when won (whether or not it was open at m0: new deals won within the month count too).
+- error(M) = forecast(M) - won(M): positive when the forecast promised more than the month brought.
+- realised(M), beside them: of the deals open at m0, the amount won by `as_of`, whenever (what the
+  weights estimate: a calibrated forecast meets it on average).
+
+A month is complete when m1 <= as_of; the overall figures (totals, bias = total error, mean absolute
+error) are over the complete months only. Reads rm_stage_visits, rm_amounts, rm_first_entries.
+"""
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from psycopg import AsyncConnection
+
+from domain.pipeline import PipelineCatalog
+from domain.stages import Stage
+from reports.months import Month, months
+from reports.open_at import OPEN_VISITS, PIPELINE, amount_at, amount_at_version, in_period
+from reports.period import Period
+
+_OPEN_AT_START = f"""
+WITH {OPEN_VISITS}
+SELECT v.pipeline, v.stage, count(*), sum(a.amount), coalesce(sum(w.amount), 0)
+FROM open_visits v
+CROSS JOIN LATERAL {amount_at("v.opportunity_id", "%(at)s")} a
+LEFT JOIN LATERAL (
+    SELECT x.amount FROM rm_first_entries d
+    CROSS JOIN LATERAL {amount_at_version("d.opportunity_id", "d.version")} x
+    WHERE d.opportunity_id = v.opportunity_id AND d.stage = 'deal' AND d.entered_at <= %(as_of)s
+) w ON true
+GROUP BY 1, 2
+"""
+
+_WON_IN = f"""
+SELECT count(*), coalesce(sum(a.amount), 0) FROM rm_first_entries f
+CROSS JOIN LATERAL {amount_at_version("f.opportunity_id", "f.version")} a
+WHERE f.stage = 'deal' AND {in_period("f.entered_at")} AND {PIPELINE}
+"""
+
+
+@dataclass(frozen=True)
+class MonthBacktest:
+    month: Month
+    complete: bool  # the month had ended by as_of
+    open_at_start: int  # opportunities open at m0
+    forecast: Decimal  # weighted, as it stood at m0
+    won: int  # deals won in the month
+    won_value: Decimal
+    realised: Decimal  # of the deals open at m0, the amount won by as_of
+
+    @property
+    def error(self) -> Decimal:
+        return self.forecast - self.won_value
+
+
+@dataclass(frozen=True)
+class Backtest:
+    period: Period
+    pipeline: str | None
+    months: list[MonthBacktest]
+
+    @property
+    def complete(self) -> list[MonthBacktest]:
+        return [m for m in self.months if m.complete]
+
+    @property
+    def forecast(self) -> Decimal:
+        return sum((m.forecast for m in self.complete), Decimal(0))
+
+    @property
+    def won_value(self) -> Decimal:
+        return sum((m.won_value for m in self.complete), Decimal(0))
+
+    @property
+    def error(self) -> Decimal:
+        """Bias: total forecast - total won over the complete months."""
+        return self.forecast - self.won_value
+
+    @property
+    def mean_absolute_error(self) -> Decimal | None:
+        done = self.complete
+        return sum((abs(m.error) for m in done), Decimal(0)) / len(done) if done else None
+
+
+def _probability(catalog: PipelineCatalog, pipeline_id: str, stage: str) -> Decimal:
+    pipeline = catalog.pipelines.get(pipeline_id)
+    return Decimal(str(pipeline.stage(Stage(stage)).win_probability)) if pipeline else Decimal(0)
+
+
+async def backtest(
+    conn: AsyncConnection[Any], catalog: PipelineCatalog, period: Period, pipeline: str | None = None
+) -> Backtest:
+    """Each month's forecast at its start against what it won, from the read models (catch up first)."""
+    found = []
+    for month in months(period):
+        params = {
+            "start": month.start,
+            "end": month.end,
+            "as_of": period.as_of,
+            "at": month.start,
+            "pipeline": pipeline,
+        }
+        cur = await conn.execute(_OPEN_AT_START, params)
+        n, forecast, realised = 0, Decimal(0), Decimal(0)
+        for pipeline_id, stage, count, value, won_later in await cur.fetchall():
+            n += int(count)
+            forecast += value * _probability(catalog, str(pipeline_id), str(stage))
+            realised += won_later
+        cur = await conn.execute(_WON_IN, params)
+        row = await cur.fetchone()
+        assert row is not None  # an aggregate without GROUP BY: one row
+        found.append(
+            MonthBacktest(
+                month, month.end <= period.as_of, n, forecast, int(row[0]), Decimal(row[1]), realised
+            )
+        )
+    return Backtest(period, pipeline, found)
