@@ -35,6 +35,7 @@ from app.errors import (
     Unreachable,
 )
 from domain.authorization import NotAllowed
+from domain.errors import RuleViolation
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_S = 5
@@ -90,7 +91,7 @@ def for_error(err: Exception) -> ProblemResponse:
         return problem(404, err.rule, err.message)
     if isinstance(err, Forbidden):
         return problem(403, err.rule, err.message)
-    if isinstance(err, Refused):
+    if isinstance(err, Refused | RuleViolation):
         return problem(409, err.rule, err.message)
     if isinstance(err, Unauthenticated):
         challenge = f'Bearer realm="dealflow", error="invalid_token", error_description="{err.rule}"'

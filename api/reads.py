@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import StreamingResponse
 
-from api.auth import Reader
+from api.auth import Caller, Reader
 from api.models import ID_PATTERN, ReconcileBody, When
 from api.problems import PROBLEMS
 from api.routing import Route, shaped
@@ -53,6 +53,7 @@ async def report(
     """Cycle times per rep against the team, time per stage, funnel, win rate, lost reasons,
     weighted forecast and approvals; the same document as `dealflow report --json`."""
     caller.may(Action.READ_REPORTS)
+    _known(caller, pipeline)
     found = await caller.dealflow.reports.sales_report(report_period(start, end, as_of), pipeline)
     return shaped(sales_report(found))
 
@@ -96,6 +97,12 @@ async def compile_brief(
 ) -> Response:
     caller.may(Action.READ_REPORTS)
     return shaped(await caller.dealflow.reports.compile_brief(period, _day(start), pipeline))
+
+
+def _known(caller: Caller, pipeline: str | None) -> None:
+    if pipeline is not None and pipeline not in caller.dealflow.catalog.pipelines:
+        known = ", ".join(sorted(caller.dealflow.catalog.pipelines))
+        raise NotFound("unknown-pipeline", f"no pipeline {pipeline!r} is configured (known: {known})")
 
 
 def _day(day: date | None) -> date | None:
@@ -155,10 +162,8 @@ async def pipeline(
     pipeline_id: Annotated[str, Path(max_length=64, pattern=ID_PATTERN)], caller: Reader
 ) -> Response:
     caller.may(Action.READ)
-    found = caller.dealflow.queries.pipelines().get(pipeline_id)
-    if found is None:
-        raise NotFound("known-pipeline", f"no pipeline {pipeline_id!r}")
-    return shaped(found)
+    _known(caller, pipeline_id)
+    return shaped(caller.dealflow.queries.pipelines()[pipeline_id])
 
 
 @router.post(

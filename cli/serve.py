@@ -2,9 +2,13 @@
 TEMPORAL_ADDRESS (default: the dev server `dealflow worker` runs on localhost:7233) and
 DATABASE_URL (default: the embedded PostgreSQL under DEALFLOW_DATA_DIR)."""
 
+import asyncio
+import contextlib
 import errno
 import logging
+import signal
 import socket
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -17,6 +21,7 @@ from runtime.logging_setup import configure_logging
 
 commands = typer.Typer()
 PANEL = "Operations"
+INTERRUPTED = 130  # as cli/main.py exits when a signal stops a command
 
 
 @commands.command(
@@ -27,7 +32,7 @@ PANEL = "Operations"
 async def serve(
     host: Annotated[str, typer.Option(help="the address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="the port (0: any free one, logged)")] = 8000,
-) -> None:
+) -> int | None:
     """Serve the HTTP API: OpenAPI at /openapi.json, interactive docs at /docs (offline), /healthz
     and /readyz. Callers authenticate with `Authorization: Bearer` (`dealflow token`, `dealflow
     apikey create`). Needs a running worker for commands, like the other commands. Its log is JSON
@@ -48,7 +53,34 @@ async def serve(
             f"dealflow API on http://{bound[0]}:{bound[1]} (docs: /docs)",
             extra={"host": bound[0], "port": bound[1]},
         )
-        await uvicorn.Server(config).serve(sockets=[listening])
+        server = _Server(config)
+        await server.serve(sockets=[listening])
+    return INTERRUPTED if server.signalled else None
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, stopped gracefully by SIGINT or SIGTERM through the event loop: the command
+    line's own SIGTERM handler (which cancels the command) steps aside while it serves, so a
+    signal lets requests in flight finish and the lifespan close, then exits with 130."""
+
+    signalled = False
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self._stop, sig)
+        try:
+            yield
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+            task = asyncio.current_task()
+            if task is not None:  # the command line's handler again, for the unwinding after
+                loop.add_signal_handler(signal.SIGTERM, task.cancel)
+
+    def _stop(self, sig: int) -> None:
+        self.signalled = True
+        self.handle_exit(sig, None)
 
 
 def _listen(host: str, port: int) -> socket.socket:
