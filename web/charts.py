@@ -7,10 +7,11 @@ from html import escape
 
 from markupsafe import Markup
 
-WIDTH = 560
+WIDTH = 460
 BAR = 22
 GAP = 8
-LABEL = 130  # the left column where bar labels go
+LABEL = 116  # the left column where bar labels go
+TEXT_ROOM = 150  # right of the longest bar, for its value
 
 
 @dataclass(frozen=True)
@@ -25,7 +26,7 @@ class Bar:
 def bars(title: str, rows: Sequence[Bar], *, marker_label: str = "") -> Markup:
     """Horizontal bars, one per row, scaled to the largest value (or marker)."""
     top = max([r.value for r in rows] + [r.marker or 0 for r in rows] + [1e-9])
-    span = WIDTH - LABEL - 90
+    span = WIDTH - LABEL - TEXT_ROOM
     height = len(rows) * (BAR + GAP) + GAP + (18 if marker_label else 0)
     parts = [_open(title, height)]
     for i, row in enumerate(rows):

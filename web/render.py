@@ -35,6 +35,8 @@ def money(value: Decimal | float | int | None) -> str:
 def days(value: float | None) -> str:
     if value is None:
         return "—"
+    if value < 1 / 24:
+        return "< 1 h"
     if value < 1:
         return f"{value * 24:.0f} h"
     return f"{value:.1f} d"

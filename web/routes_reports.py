@@ -75,7 +75,7 @@ async def dashboard(
         charts.Bar(
             stage_label(f.stage),
             f.entered,
-            f"{f.entered} entered · {money(money_by_stage.get(f.stage, (0, 0))[1])} open",
+            f"{f.entered} · {money(money_by_stage.get(f.stage, (0, 0))[1])} open",
         )
         for f in funnel
     ]
@@ -106,8 +106,10 @@ async def dashboard(
         stalled=stalled[:15],
         stalled_total=len(stalled),
         funnel_chart=charts.bars("Funnel: deals that entered each stage", funnel_bars),
-        rep_chart=charts.bars("Sales cycle per rep (mean days)", rep_bars, marker_label="team mean"),
-        stage_chart=charts.bars("Time per stage (team mean days)", stage_bars),
+        rep_chart=charts.bars("Sales cycle per rep (mean days)", rep_bars, marker_label="team mean")
+        if rep_bars
+        else None,
+        stage_chart=charts.bars("Time per stage (team mean days)", stage_bars) if stage_bars else None,
         trend_chart=trend_chart,
     )
 

@@ -46,6 +46,10 @@ def timeline(events: list[Event]) -> list[Line]:
     return sorted((line(e) for e in events), key=lambda x: x.at, reverse=True)
 
 
+def _stage(stage: str) -> str:
+    return stage.replace("_", " ")
+
+
 def _facts(facts: dict[str, str]) -> str:
     return "; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in facts.items())
 
@@ -57,11 +61,11 @@ def _describe(e: Event) -> tuple[str, str]:
             return f"Lead opened for {e.owner}{renewal}", f"{e.company}, {e.contact_person}, from {e.source}"
         case ev.StageAdvanced():
             amount = f"amount {e.amount:,}; " if e.amount is not None else ""
-            return f"Moved to {e.to_stage}", amount + _facts(e.facts)
+            return f"Moved to {_stage(e.to_stage)}", amount + _facts(e.facts)
         case ev.OpportunityLost():
-            return f"Lost in {e.stage}: {e.reason}", e.note
+            return f"Lost in {_stage(e.stage)}: {e.reason.replace('_', ' ')}", e.note
         case ev.OpportunityReopened():
-            return f"Reopened into {e.stage}", ""
+            return f"Reopened into {_stage(e.stage)}", ""
         case ev.DiscountRequested():
             who = ", ".join(e.approvers) or "the owner alone"
             return (
@@ -99,9 +103,9 @@ def _describe(e: Event) -> tuple[str, str]:
         case ev.TouchLogged():
             return f"{e.kind.capitalize()} by {e.by}", e.note
         case ev.StallReminded():
-            return f"Reminder to {e.recipient}", f"idle {e.idle_days:.0f} days in {e.stage}"
+            return f"Reminder to {e.recipient}", f"idle {e.idle_days:.0f} days in {_stage(e.stage)}"
         case ev.StallEscalated():
-            return f"Escalated to {e.recipient}", f"idle {e.idle_days:.0f} days in {e.stage}"
+            return f"Escalated to {e.recipient}", f"idle {e.idle_days:.0f} days in {_stage(e.stage)}"
         case ev.AfterSalesStarted():
             return "Won: after-sales begins", f"customer {e.customer}, amount {e.amount:,}"
         case ev.RevisitDue():
