@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test faults check lint typecheck worker bench bench-full clean
+.PHONY: demo test faults check lint typecheck worker run bench bench-full clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,15 @@ check: lint typecheck test
 
 worker: $(STAMP)
 	$(VENV)/bin/dealflow worker
+
+# The worker and the HTTP API together (API on http://127.0.0.1:8000, docs at /docs). Ctrl-C (or
+# SIGTERM) stops both gracefully; either one stopping stops the other.
+run: $(STAMP)
+	@$(VENV)/bin/dealflow worker & worker=$$!; \
+	$(VENV)/bin/dealflow serve --host $${HOST:-127.0.0.1} --port $${PORT:-8000} & api=$$!; \
+	trap 'kill -TERM $$worker $$api 2>/dev/null' INT TERM; \
+	while kill -0 $$worker 2>/dev/null && kill -0 $$api 2>/dev/null; do sleep 1; done; \
+	kill -TERM $$worker $$api 2>/dev/null; wait $$worker; wait $$api; true
 
 # Every benchmark in one run (a few minutes); bench-full: the documented size, updates BENCHMARKS.md.
 bench: $(STAMP)
