@@ -11,6 +11,7 @@ from cli.common import console, deferred, open_app
 from cli.render_identity import print_api_key, print_api_keys, print_new_api_key
 from cli.render_json import print_json
 from domain.authorization import Scope
+from web.sign_in import make_link
 
 commands = typer.Typer()
 apikey = typer.Typer(no_args_is_help=True, help="Service accounts' API keys: create, list, revoke.")
@@ -25,10 +26,18 @@ PANEL = "Identity"
 async def token(
     person: Annotated[str, typer.Option(help="a person of the people directory (the pipeline file)")],
     days: Annotated[float, typer.Option(help="how long the token is valid, in days (at most 366)")] = 1.0,
+    web: Annotated[
+        bool, typer.Option("--web", help="print a one-time sign-in link to the web app instead")
+    ] = False,
+    url: Annotated[str, typer.Option(help="the web app's address, for --web")] = "http://127.0.0.1:8000",
 ) -> None:
     """Print a bearer token for the HTTP API that proves PERSON (embedded default only: with an
-    OIDC issuer configured, tokens come from it). The key that signs it stays in DEALFLOW_DATA_DIR."""
+    OIDC issuer configured, tokens come from it). The key that signs it stays in DEALFLOW_DATA_DIR.
+    With --web, a link that signs PERSON in to the web app once, within 15 minutes."""
     async with open_app() as app:
+        if web:
+            console.print(await make_link(app, person, url), soft_wrap=True)
+            return
         identity = await app.identity()
         console.print(identity.mint_token(person, days), soft_wrap=True)
 
