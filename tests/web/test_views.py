@@ -128,3 +128,25 @@ def test_every_page_renders_for_a_manager(deals: WebStack) -> None:
     assert client.get("/web/after-sales").status_code == 200
     assert client.get("/web/deals/nobody-here").status_code == 404
     assert client.get("/web/live", params={"deal": "view-gamma"}).json()["version"] > 0
+
+
+async def test_dealflow_token_web_prints_a_link_that_signs_in(
+    web_stack: WebStack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from cli.main import main
+
+    assert web_stack.settings is not None
+    monkeypatch.setenv("DATABASE_URL", str(web_stack.settings.database_url))
+    monkeypatch.setenv("DEALFLOW_DATA_DIR", str(web_stack.settings.data_dir))
+    assert await main(["token", "--person", "jun.wu", "--web", "--url", web_stack.url]) == 0
+    link = capsys.readouterr().out.strip()
+    assert link.startswith(f"{web_stack.url}/web/sign-in/link?code=")
+    client = client_of(web_stack)
+    page = client.get(link.removeprefix(web_stack.url))
+    code = re.search(r'name="code" value="([^"]+)"', page.text)
+    assert code
+    assert (
+        client.post("/web/sign-in/link", data={"csrf": _csrf(page.text), "code": code[1]}).status_code == 303
+    )
+    assert "jun.wu" in client.get("/web/inbox").text
+    assert await main(["token", "--person", "stranger", "--web"]) == 2
