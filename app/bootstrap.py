@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 
+from app.analytics import Analytics
 from app.brief_schedule import ScheduledBrief, schedule_weekly_brief
 from app.connections import Connections
 from app.deal_client import DealClient
@@ -32,6 +33,7 @@ class Dealflow:
     queries: Queries
     reports: Reports
     reconciliation: Reconciliation
+    analytics: Analytics
     _identity: list[Identity] = field(default_factory=list)  # made on first use
 
     @property
@@ -71,4 +73,5 @@ async def open_dealflow(settings: Settings) -> AsyncIterator[Dealflow]:
                 queries=Queries(connections),
                 reports=Reports(connections),
                 reconciliation=Reconciliation(connections),
+                analytics=Analytics(connections),
             )

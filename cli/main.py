@@ -19,6 +19,7 @@ import typer
 
 from app.errors import AppError, BadInput, NotFound, Refused, Unavailable, Unreachable
 from cli import after_sales, brief, deals, identity, negotiation, operations, queries, reconcile, reports
+from cli.analytics import analytics
 from cli.common import collect_calls, errors
 from cli.render_deals import print_error
 from cli.serve import commands as serve
@@ -61,6 +62,7 @@ app.add_typer(negotiation.contract, name="contract", rich_help_panel=deals.PANEL
 app.add_typer(queries.approvals, name="approvals", rich_help_panel=queries.PANEL)
 app.add_typer(after_sales.aftersales, name="aftersales", rich_help_panel="After-sales")
 app.add_typer(brief.brief, name="brief", rich_help_panel=reports.PANEL)
+app.add_typer(analytics, name="analytics", rich_help_panel=reports.PANEL)
 app.add_typer(identity.apikey, name="apikey", rich_help_panel=identity.PANEL)
 
 

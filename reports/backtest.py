@@ -89,8 +89,11 @@ class Backtest:
 
     @property
     def mean_absolute_error(self) -> Decimal | None:
+        """The mean of |error| over the complete months, rounded to the cent."""
         done = self.complete
-        return sum((abs(m.error) for m in done), Decimal(0)) / len(done) if done else None
+        if not done:
+            return None
+        return (sum((abs(m.error) for m in done), Decimal(0)) / len(done)).quantize(Decimal("0.01"))
 
 
 def _probability(catalog: PipelineCatalog, pipeline_id: str, stage: str) -> Decimal:

@@ -68,7 +68,8 @@ class Velocity:
 
     @property
     def average_deal(self) -> Decimal | None:
-        return self.won_value / self.won if self.won else None
+        """The mean amount of the deals won, rounded to the cent."""
+        return (self.won_value / self.won).quantize(CENT) if self.won else None
 
     @property
     def per_day(self) -> Decimal | None:

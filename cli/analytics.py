@@ -1,0 +1,175 @@
+"""`dealflow analytics rep | open-age | velocity | calibration | backtest | trend`: the analytics of
+the event log, for a period as of any date, per pipeline; tables, `--json` or `--csv`."""
+
+from typing import Annotated
+
+import typer
+
+from app import analytics_shapes as shapes
+from app.reports import report_period
+from cli import render_json
+from cli.common import JsonFlag, PipelineOption, console, deferred, open_app
+from cli.render_analytics import (
+    print_backtest,
+    print_calibration,
+    print_csv,
+    print_open_age,
+    print_reps,
+    print_trend,
+    print_velocity,
+)
+from cli.reports import AsOf, From, To
+
+analytics = typer.Typer(
+    help="Analytics: per rep against the team, the age of the open stage, velocity, calibration and"
+    " the forecast's backtest, the monthly trend. Each for a period (--from, --to) as of any date (--as-of).",
+    no_args_is_help=True,
+)
+CsvFlag = Annotated[bool, typer.Option("--csv", help="CSV on stdout (a header, then a row per line)")]
+_EXAMPLE = (
+    "Example: dealflow analytics {} --pipeline software --from 2026-01-01 --to 2026-07-01 --as-of 2026-07-01"
+)
+
+
+@analytics.command("rep", epilog=_EXAMPLE.format("rep"))
+@deferred
+async def rep(
+    pipeline: PipelineOption = None,
+    start: From = None,
+    end: To = None,
+    as_of: AsOf = None,
+    as_json: JsonFlag = False,
+    as_csv: CsvFlag = False,
+) -> None:
+    """Win rate, funnel conversion and lost reasons per rep, beside the team's (▼: below it)."""
+    async with open_app() as app:
+        report = await app.analytics.reps(report_period(start, end, as_of), pipeline)
+    if as_json:
+        render_json.print_json(shapes.reps(report))
+    elif as_csv:
+        print_csv(shapes.reps_csv(report))
+    else:
+        print_reps(report, console)
+
+
+@analytics.command("open-age", epilog=_EXAMPLE.format("open-age") + " --limit 20")
+@deferred
+async def open_age(
+    pipeline: PipelineOption = None,
+    start: From = None,
+    end: To = None,
+    as_of: AsOf = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            help="list this many deals, longest in their stage first (default: 10; all in JSON, CSV)"
+        ),
+    ] = None,
+    as_json: JsonFlag = False,
+    as_csv: CsvFlag = False,
+) -> None:
+    """Every deal open at the as-of date: its time in the current stage and since it was opened;
+    per stage the mean, median and p90 of the open ones beside the visits that ended in the period."""
+    shown = limit if limit is not None or as_json or as_csv else 10
+    async with open_app() as app:
+        report = await app.analytics.open_age(report_period(start, end, as_of), pipeline, shown)
+        currency = app.analytics.currency(pipeline)
+    if as_json:
+        render_json.print_json(shapes.open_age(report, currency))
+    elif as_csv:
+        print_csv(shapes.open_age_csv(report))
+    else:
+        print_open_age(report, console, currency)
+
+
+@analytics.command("velocity", epilog=_EXAMPLE.format("velocity"))
+@deferred
+async def velocity(
+    pipeline: PipelineOption = None,
+    start: From = None,
+    end: To = None,
+    as_of: AsOf = None,
+    as_json: JsonFlag = False,
+    as_csv: CsvFlag = False,
+) -> None:
+    """Velocity per rep and for the team (open opportunities x win rate x average deal size /
+    cycle length: amount per day), with its four factors."""
+    async with open_app() as app:
+        report = await app.analytics.velocity(report_period(start, end, as_of), pipeline)
+        currency = app.analytics.currency(pipeline)
+    if as_json:
+        render_json.print_json(shapes.velocity_report(report, currency))
+    elif as_csv:
+        print_csv(shapes.velocity_csv(report))
+    else:
+        print_velocity(report, console, currency)
+
+
+@analytics.command("calibration", epilog=_EXAMPLE.format("calibration"))
+@deferred
+async def calibration(
+    pipeline: PipelineOption = None,
+    start: From = None,
+    end: To = None,
+    as_of: AsOf = None,
+    as_json: JsonFlag = False,
+    as_csv: CsvFlag = False,
+) -> None:
+    """How often the deals that reached each stage were won, beside the pipeline's configured
+    win probability; and the backtest of the forecast, month by month (CSV: the stages)."""
+    async with open_app() as app:
+        report = await app.analytics.calibration(report_period(start, end, as_of), pipeline)
+    if as_json:
+        render_json.print_json(shapes.calibration(report))
+    elif as_csv:
+        print_csv(shapes.calibration_csv(report))
+    else:
+        print_calibration(report, console)
+
+
+@analytics.command("backtest", epilog=_EXAMPLE.format("backtest"))
+@deferred
+async def backtest(
+    pipeline: PipelineOption = None,
+    start: From = None,
+    end: To = None,
+    as_of: AsOf = None,
+    as_json: JsonFlag = False,
+    as_csv: CsvFlag = False,
+) -> None:
+    """The forecast made at each month's start against the amount won in that month: the error per
+    month and over the complete months."""
+    async with open_app() as app:
+        report = await app.analytics.backtest(report_period(start, end, as_of), pipeline)
+        currency = app.analytics.currency(pipeline)
+    if as_json:
+        render_json.print_json(
+            {"period": shapes.period(report.period), "currency": currency, **shapes.backtest(report)}
+        )
+    elif as_csv:
+        print_csv(shapes.backtest_csv(report))
+    else:
+        print_backtest(report, console, currency)
+
+
+@analytics.command("trend", epilog=_EXAMPLE.format("trend"))
+@deferred
+async def trend(
+    pipeline: PipelineOption = None,
+    start: From = None,
+    end: To = None,
+    as_of: AsOf = None,
+    as_json: JsonFlag = False,
+    as_csv: CsvFlag = False,
+) -> None:
+    """The headline figures month by month (win rate, cycle times, average deal, open value,
+    velocity), each month as it stood at its end."""
+    async with open_app() as app:
+        report = await app.analytics.trend(report_period(start, end, as_of), pipeline)
+        currency = app.analytics.currency(pipeline)
+    if as_json:
+        render_json.print_json(shapes.trend(report, currency))
+    elif as_csv:
+        print_csv(shapes.trend_csv(report))
+    else:
+        print_trend(report, console, currency)
