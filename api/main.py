@@ -19,6 +19,7 @@ from api.auth import Owners
 from api.problems import PROBLEM_JSON, install
 from app.bootstrap import Dealflow, open_dealflow
 from runtime.settings import Settings
+from web.routes import router as web_pages
 
 DESCRIPTION = """\
 dealflow's sales pipeline over HTTP: open opportunities and move them through the stages,
@@ -59,6 +60,7 @@ def create_app(settings: Settings, *, dealflow: Dealflow | None = None) -> FastA
     )
     for module in (health, opportunities, negotiation, after_sales, reads):
         app.include_router(module.router)
+    app.include_router(web_pages)  # the sales team's pages under /web (web/routes.py)
     install(app)
     app.add_middleware(AuditMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
