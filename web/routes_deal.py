@@ -17,7 +17,7 @@ from web.actions import deal_actions, parse_amount
 from web.render import page
 from web.routes_desk import _request_id
 from web.routing import WebRoute
-from web.session import Viewer, checked_form, viewer
+from web.session import Viewer, audit_note, checked_form, viewer
 from web.timeline import timeline
 
 router = APIRouter(route_class=WebRoute)
@@ -71,6 +71,7 @@ def _done(opportunity_id: str, notice: str) -> Response:
 @router.post("/deals/{opportunity_id}/{action}")
 async def act(request: Request, opportunity_id: str, action: str) -> Response:
     who = await viewer(request)
+    audit_note(request, deal_id=opportunity_id, command=f"web:{action}")
     form = await checked_form(request)
     if action == "contract":
         who.check(Action.DECIDE_CONTRACT)

@@ -16,7 +16,7 @@ from reports.decided_by import votes_by
 from reports.pending_approvals import PendingApproval
 from web.render import page
 from web.routing import WebRoute
-from web.session import Viewer, checked_form, viewer
+from web.session import Viewer, audit_note, checked_form, viewer
 
 router = APIRouter(route_class=WebRoute)
 ID = Annotated[str, Query(max_length=200)]
@@ -66,6 +66,7 @@ async def inbox(request: Request) -> Response:
 @router.post("/deals/{opportunity_id}/discount/decide")
 async def decide(request: Request, opportunity_id: str) -> Response:
     who = await viewer(request)
+    audit_note(request, deal_id=opportunity_id, command="web:decide-discount")
     form = await checked_form(request)
     who.check(Action.DECIDE_DISCOUNT)  # a rep: 403, whatever the form says
     verdict = form.get("verdict")

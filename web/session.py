@@ -78,7 +78,17 @@ async def viewer(request: Request) -> Viewer:
     found = await current_viewer(request)
     if found is None:
         raise SignInNeeded
+    audit_note(request, principal=found.principal.actor)
     return found
+
+
+def audit_note(request: Request, **fields: str) -> None:
+    """Tell the HTTP API's audit line (api/audit.py, when the API serves these pages) what it
+    learnt: who sent a form, about which deal. Nothing happens when no audit record exists."""
+    record = request.scope.get("state", {}).get("audit")
+    for name, value in fields.items():
+        if record is not None and hasattr(record, name):
+            setattr(record, name, value)
 
 
 def csrf_token(request: Request) -> str:

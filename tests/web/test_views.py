@@ -150,3 +150,24 @@ async def test_dealflow_token_web_prints_a_link_that_signs_in(
     )
     assert "jun.wu" in client.get("/web/inbox").text
     assert await main(["token", "--person", "stranger", "--web"]) == 2
+
+
+async def test_the_http_api_serves_the_pages_beside_its_routes(web_stack: WebStack) -> None:
+    from api.main import create_app
+
+    assert web_stack.settings is not None
+    app = create_app(web_stack.settings)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api") as client,
+    ):
+        page = await client.get("/web/sign-in")
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        form = {"person": "hua.zhang", "csrf": _csrf(page.text), "next": "/web/board"}
+        answer = await client.post("/web/sign-in", data=form)
+        assert answer.status_code == 303
+        assert (await client.get("/web/board")).status_code == 200
+        assert not [p for p in (await client.get("/openapi.json")).json()["paths"] if p.startswith("/web")]
+        # a page's session is a browser's: the API's own routes still want a bearer token
+        assert (await client.get("/approvals")).status_code in (401, 404)
