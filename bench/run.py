@@ -27,7 +27,7 @@ from typing import Any
 from psycopg.conninfo import conninfo_to_dict
 from temporalio.client import Client
 
-from bench import history, ingest, read_side, workload
+from bench import api_moves, history, ingest, read_side, workload
 from bench.markdown import write_markdown
 from runtime.databases import database_on
 from runtime.embedded import endpoints
@@ -206,6 +206,9 @@ async def main() -> None:
             results["worker_scaling"] = await worker_scaling(client, url, size)
             say("\n== 5b. worker memory with relationships waiting on timers")
             results["memory"] = await memory(client, store, url, size)
+            say("\n== 6. the HTTP API vs the Python client, the same moves (A/B rounds)")
+            per_round = max(1, size.lifecycles // size.rounds)
+            results["api"] = await api_moves.measure(url, per_round, size.rounds, say=say)
             await store.purge_streams("bench-")
         finally:
             await store.close()
