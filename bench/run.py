@@ -27,7 +27,7 @@ from typing import Any
 from psycopg.conninfo import conninfo_to_dict
 from temporalio.client import Client
 
-from bench import api_moves, history, ingest, read_side, workload
+from bench import analytics, api_moves, history, ingest, read_side, workload
 from bench.markdown import write_markdown
 from runtime.databases import database_on
 from runtime.embedded import endpoints
@@ -190,6 +190,8 @@ async def main() -> None:
             say("\n== 3/4. read side: projector and report queries")
             results["history"] = await ensure_history(store, size.history_events)
             results["read_side"] = await read_side.measure(store, size.repeat, say=lambda t: say("  " + t))
+            say("\n== 4b. analytics queries (issue 16)")
+            results["analytics"] = await analytics.measure(store, size.repeat, say=lambda t: say("  " + t))
             say("\n== 2. event store ingest: append path vs raw COPY")
             figures = await ingest.measure_ingest(store, size.ingest_events)
             results["ingest"] = {**asdict(figures), "ratio": figures.ratio}
