@@ -44,7 +44,10 @@ class Body(BaseModel):
 
 
 class OpenBody(Body):
-    opportunity_id: NewId | None = Field(None, description="default: a new id, opp-<10 hex digits>")
+    opportunity_id: NewId | None = Field(
+        None,
+        description="default: opp-<10 hex digits>, the same again for a retry with the same Idempotency-Key",
+    )
     pipeline: NewId = "software"
     owner: Person | None = Field(None, description="the rep who owns it (default: the caller)")
     company: Name

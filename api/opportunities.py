@@ -2,7 +2,7 @@
 moves (advance, lose, reopen, touch). Each command carries the caller as its actor and the
 Idempotency-Key as its request id."""
 
-import uuid
+import hashlib
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -42,7 +42,9 @@ async def open_opportunity(body: OpenBody, caller: Reader, rid: RequestId, reque
     """Opens the lead in its pipeline; the owner is the caller unless a manager opens it for a rep
     of their team, a director for anyone, or a service account for the rep it names. The same
     Idempotency-Key again answers as the first time (the deal is opened once)."""
-    oid = body.opportunity_id or f"opp-{uuid.uuid4().hex[:10]}"
+    # Without an id, one derived from the request id: a retry with the same Idempotency-Key
+    # names the same deal, and so answers as the first time instead of opening another.
+    oid = body.opportunity_id or "opp-" + hashlib.sha256(f"{caller.actor}\n{rid}".encode()).hexdigest()[:10]
     note(request, deal_id=oid)
     owner = caller.may_open_for(body.owner)
     cmd = OpenOpportunity(

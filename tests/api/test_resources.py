@@ -32,6 +32,15 @@ async def test_a_retried_post_records_nothing_twice(api: Api) -> None:
     )
     assert (other.status_code, other.json()["rule"]) == (409, "unique-opportunity-id")
 
+    unnamed = {"company": "Delta", "contact_person": "Qian", "source": "web"}
+    named = [
+        (await api.call("POST", "/v1/opportunities", "an.li", unnamed, headers={"Idempotency-Key": key}))
+        for key in (f"u-{oid}", f"u-{oid}", f"v-{oid}")
+    ]
+    assert [r.status_code for r in named] == [201, 201, 201]
+    ids = [r.json()["opportunity_id"] for r in named]
+    assert ids[0] == ids[1] != ids[2]  # a retry names the same deal; another request another
+
     touch = {"Idempotency-Key": f"call-{oid}"}
     answers = [
         await api.call("POST", f"/v1/opportunities/{oid}/touches", "an.li", {"kind": "call"}, headers=touch)
