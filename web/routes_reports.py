@@ -9,14 +9,11 @@ from fastapi.responses import RedirectResponse
 from app.errors import BadInput
 from domain.after_sales import OpenRenewal, RecordFeedback
 from domain.authorization import Action
-from reports.board import open_money
 from reports.cycle_times import laggards
-from reports.monthly_trend import monthly_trend
-from reports.period import Period
 from reports.revisit_desk import renewals, revisits_by_rep, waiting_revisits
-from reports.stalled import stalled_deals
 from web import charts
 from web.actions import parse_amount
+from web.dashboard_data import dashboard_data
 from web.render import days, money, page, stage_label
 from web.routes_desk import _request_id
 from web.routing import WebRoute
@@ -49,14 +46,8 @@ async def dashboard(
     if pipeline is not None and pipeline not in dealflow.catalog.pipelines:
         raise BadInput(f"no pipeline {pipeline!r}")
     day, moment = _as_of(as_of)
-    period = Period(start=moment - SPAN, end=moment, as_of=moment)
-    report = await dealflow.reports.sales_report(period, pipeline)
-    async with dealflow.connections.read_models() as conn:
-        money_by_stage = await open_money(conn, moment, pipeline)
-        trend = await monthly_trend(conn, moment - SPAN + timedelta(days=31), moment, pipeline)
-        stalled = await stalled_deals(conn, dealflow.catalog, moment)
-    if pipeline:
-        stalled = [s for s in stalled if s.pipeline == pipeline]
+    report = await dashboard_data(dealflow, moment, pipeline, today=day == datetime.now(UTC).date())
+    money_by_stage, trend, stalled = report.money_by_stage, report.trend, report.stalled
     cycle = report.cycle_times.cycles.get("sales_cycle")
     slow = {lag.rep: lag for lag in laggards(report.cycle_times)}
     rep_bars = []

@@ -18,13 +18,9 @@ async def test_the_board_and_the_dashboard_as_of_a_day(store: EventStore) -> Non
     idle = script("A", "an.li", "software", [(0, "identify"), (1, "contact")], company="Idle Co")
     busy = script("B", "bo.wang", "software", [(0, "identify"), (1, "contact"), (12, "needs_analysis")])
     lost = script("C", "an.li", "software", [(0, "identify"), (2, "lost")])
-    won = script(
-        "D",
-        "chen.zhao",
-        "software",
-        [(0, s) for s in ("identify", "contact")]
-        + [(40, "needs_analysis"), (41, "proposal"), (42, "negotiation"), (45, "deal")],
-    )
+    steps: list[tuple[float, str]] = [(0, "identify"), (0, "contact"), (40, "needs_analysis")]
+    steps += [(41, "proposal"), (42, "negotiation"), (45, "deal")]
+    won = script("D", "chen.zhao", "software", steps)
     await store.append([*idle, *busy, *lost, *won])
     await Projector(store).catch_up()
     async with store.pool.connection() as conn:
