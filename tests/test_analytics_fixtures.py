@@ -251,9 +251,9 @@ async def test_the_commands_print_the_figures(capsys: pytest.CaptureFixture[str]
     assert found["by_rep"]["bo.wang"]["velocity_per_day"] is None
     rows = list(csv.DictReader(io.StringIO(await cli(["backtest", *quarter, "--csv"], capsys))))
     assert [(r["month"], Decimal(r["forecast"]), Decimal(r["won_value"])) for r in rows] == [
-        ("2026-01", 0, 0),
-        ("2026-02", 50_000, 100_000),
-        ("2026-03", 117_500, 90_000),
+        ("2026-01", D(0), D(0)),
+        ("2026-02", D(50_000), D(100_000)),
+        ("2026-03", D(117_500), D(90_000)),
     ]
     assert rows[1]["start"] == "2026-02-01T00:00:00Z"
     table = await cli(["calibration", *quarter], capsys)

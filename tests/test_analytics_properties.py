@@ -150,7 +150,7 @@ async def check(
         assert_velocity(month.figures, naive.velocity(all_deals, seen)[None], month.month.label)
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     seed=st.integers(0, 10**6),
     opportunities=st.integers(6, 24),
