@@ -32,6 +32,9 @@ INTERRUPTED = 130  # as cli/main.py exits when a signal stops a command
 async def serve(
     host: Annotated[str, typer.Option(help="the address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="the port (0: any free one, logged)")] = 8000,
+    access_log: Annotated[
+        bool, typer.Option(help="also log every request (commands are logged anyway, by the audit)")
+    ] = False,
 ) -> int | None:
     """Serve the HTTP API: OpenAPI at /openapi.json, interactive docs at /docs (offline), /healthz
     and /readyz. Callers authenticate with `Authorization: Bearer` (`dealflow token`, `dealflow
@@ -47,6 +50,7 @@ async def serve(
             log_config=None,  # the root logger's JSON lines (runtime/logging_setup.py)
             lifespan="on",
             server_header=False,
+            access_log=access_log,
         )
         bound = listening.getsockname()
         logging.getLogger("dealflow.api").info(
