@@ -29,6 +29,10 @@ def bars(title: str, rows: Sequence[Bar], *, marker_label: str = "") -> Markup:
     span = WIDTH - LABEL - TEXT_ROOM
     height = len(rows) * (BAR + GAP) + GAP + (18 if marker_label else 0)
     parts = [_open(title, height)]
+
+    def marker_at(row: Bar) -> float:  # the value's text goes right of the marker too
+        return row.marker / top * span + 3 if row.marker is not None else 0.0
+
     for i, row in enumerate(rows):
         y = GAP + i * (BAR + GAP)
         w = max(row.value / top * span, 1 if row.value else 0)
@@ -37,7 +41,8 @@ def bars(title: str, rows: Sequence[Bar], *, marker_label: str = "") -> Markup:
             f'<text x="{LABEL - 6}" y="{y + BAR * 0.7:.0f}" text-anchor="end" class="lbl">'
             f"{escape(row.label)}</text>"
             f'<rect x="{LABEL}" y="{y}" width="{w:.1f}" height="{BAR}" class="{cls}" rx="2"/>'
-            f'<text x="{LABEL + w + 6:.1f}" y="{y + BAR * 0.7:.0f}" class="val">{escape(row.text)}</text>'
+            f'<text x="{LABEL + max(w, marker_at(row)) + 6:.1f}" y="{y + BAR * 0.7:.0f}" class="val">'
+            f"{escape(row.text)}</text>"
         )
         if row.marker is not None:
             x = LABEL + row.marker / top * span

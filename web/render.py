@@ -88,6 +88,7 @@ ENV.filters.update(
     percent=percent,
     stage=stage_label,
     label=field_label,
+    words=lambda text: str(text).replace("_", " "),
 )
 
 

@@ -1,6 +1,7 @@
 """A deal's timeline, rebuilt from its stored events (and its customer relationship's): one line
 per event, saying what happened, when, and who did it, in words a sales team uses."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,9 +42,20 @@ def line(event: Event) -> Line:
     return Line(event.occurred_at, kind, title, detail, event.actor)
 
 
-def timeline(events: list[Event]) -> list[Line]:
-    """Newest first."""
-    return sorted((line(e) for e in events), key=lambda x: x.at, reverse=True)
+def timeline(events: Sequence[Event]) -> list[Line]:
+    """Newest first. A move shows only the facts it added or changed (a client may send every
+    fact again with each move)."""
+    known: dict[str, str] = {}
+    lines = []
+    for event in sorted(events, key=lambda e: (e.occurred_at, e.version)):
+        if isinstance(event, ev.StageAdvanced):
+            new = {k: v for k, v in event.facts.items() if known.get(k) != v}
+            known.update(event.facts)
+            event = event.model_copy(update={"facts": new})
+        elif isinstance(event, ev.OpportunityOpened):
+            known.update(company=event.company, contact_person=event.contact_person, source=event.source)
+        lines.append(line(event))
+    return lines[::-1]
 
 
 def _stage(stage: str) -> str:

@@ -54,3 +54,24 @@ async def open_deal(
         await deals.request_discount(
             oid, RequestDiscount(discount=Decimal(discount), comment="competitor quote", actor=owner)
         )
+
+
+async def won_deal(dealflow: Dealflow, oid: str, owner: str, company: str, amount: int) -> None:
+    """A deal taken through every stage, its contract signed off by legal: after-sales begins."""
+    from tests.factories import through_all_stages
+
+    await open_deal(dealflow, oid, owner, company, amount, Stage.IDENTIFY)
+    await through_all_stages(await dealflow.deals(), oid)
+
+
+async def awaiting_legal(dealflow: Dealflow, oid: str, owner: str, company: str, amount: int) -> None:
+    """A deal in negotiation whose contract passed the clause checks and waits for legal."""
+    from domain.commands import SubmitContract
+    from tests.factories import good_contract
+
+    await open_deal(dealflow, oid, owner, company, amount, Stage.PROPOSAL)
+    deals = await dealflow.deals()
+    facts = {"quote": "Q-1", "demo_done": "yes"}
+    await deals.advance(oid, AdvanceStage(to_stage=Stage.NEGOTIATION, facts=facts, actor=owner))
+    state = await deals.show(oid)
+    await deals.submit_contract(oid, SubmitContract(contract=good_contract(state), actor=owner))

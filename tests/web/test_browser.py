@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from app.bootstrap import Dealflow
 from domain.stages import Stage
 from tests.web.conftest import WebStack
-from tests.web.seed import open_deal
+from tests.web.seed import awaiting_legal, open_deal, won_deal
 from web.sign_in import make_link
 
 CHROMIUM = "/usr/bin/chromium"
@@ -35,21 +36,34 @@ def browser() -> Iterator["Browser"]:
 
 @pytest.fixture(scope="module")
 def seeded(web_stack: WebStack) -> WebStack:
-    async def seed(d: object) -> None:
-        await open_deal(d, "acme-web", "an.li", "Acme Robotics", 240_000, Stage.PROPOSAL, 10)  # type: ignore[arg-type]
-        await open_deal(d, "beta-web", "an.li", "Beta Logistics", 80_000, Stage.PROPOSAL, 12)  # type: ignore[arg-type]
-        await open_deal(d, "delta-web", "chen.zhao", "Delta Pharma", 500_000, Stage.CONTACT)  # type: ignore[arg-type]
+    async def seed(d: Dealflow) -> None:
+        await open_deal(d, "acme-web", "an.li", "Acme Robotics", 240_000, Stage.PROPOSAL, 10)
+        await open_deal(d, "beta-web", "an.li", "Beta Logistics", 80_000, Stage.PROPOSAL, 12)
+        await open_deal(d, "delta-web", "chen.zhao", "Delta Pharma", 500_000, Stage.CONTACT)
+        await won_deal(d, "omega-web", "chen.zhao", "Omega Retail", 150_000)
+        await won_deal(d, "sigma-web", "bo.wang", "Sigma Energy", 320_000)
+        await awaiting_legal(d, "kappa-web", "bo.wang", "Kappa Bank", 410_000)
 
     web_stack.call(seed)
     return web_stack
 
 
 def shoot(page: "Page", artifacts: Path, name: str) -> None:
-    """The page as it looks now at both sizes, whole."""
+    """The page as it looks now at both sizes, whole; every field of it labelled."""
+    assert unlabelled(page) == [], f"{name}: fields without a label"
     for size, (width, height) in SIZES.items():
         page.set_viewport_size({"width": width, "height": height})
         page.screenshot(path=str(artifacts / f"{name}-{size}.png"), full_page=True)
     page.set_viewport_size({"width": 1366, "height": 768})
+
+
+def unlabelled(page: "Page") -> list[str]:
+    """The form fields of the page that no label names (a screen reader could not say them)."""
+    found: list[str] = page.evaluate(
+        """[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+           .filter(e => !e.labels || e.labels.length === 0).map(e => e.name || e.id)"""
+    )
+    return found
 
 
 def sign_in_as(browser: "Browser", stack: WebStack, person: str, artifacts: Path | None = None) -> "Page":
@@ -147,3 +161,24 @@ def test_the_dashboard_as_of_picker_changes_the_figures(
     expect(page.locator("[data-figure=open]")).to_have_text("0")
     expect(page.locator("[data-figure=approvals]")).to_have_text("0")
     shoot(page, artifacts, "dashboard-yesterday")
+
+
+def test_legal_signs_off_and_the_board_updates_itself(
+    browser: "Browser", seeded: WebStack, artifacts: Path
+) -> None:
+    page = sign_in_as(browser, seeded, "lin.ma")
+    page.goto(f"{seeded.url}/web/deals/kappa-web")
+    expect(page.locator(".timeline")).to_contain_text("Clause checks passed")
+    shoot(page, artifacts, "deal-legal")
+    page.get_by_role("button", name="Sign off").click()
+    expect(page.get_by_role("status").filter(has_text="Contract signed off")).to_be_visible()
+    page.goto(f"{seeded.url}/web/deals/omega-web")
+    expect(page.locator(".timeline")).to_contain_text("Won: after-sales begins")
+    shoot(page, artifacts, "deal-won")
+
+    page.goto(f"{seeded.url}/web/board")
+    expect(page.locator("section.column")).not_to_contain_text(["Zeta Mining"])
+    seeded.call(lambda d: open_deal(d, "zeta-web", "xiao.a", "Zeta Mining", 60_000, Stage.CONTACT))
+    # nobody reloads: the page polls /web/live and reloads itself when an event is stored
+    column = page.locator("section.column", has=page.get_by_role("heading", name="Contact"))
+    expect(column).to_contain_text("Zeta Mining", timeout=15_000)
