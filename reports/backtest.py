@@ -38,6 +38,7 @@ LEFT JOIN LATERAL (
     SELECT x.amount FROM rm_first_entries d
     CROSS JOIN LATERAL {amount_at_version("d.opportunity_id", "d.version")} x
     WHERE d.opportunity_id = v.opportunity_id AND d.stage = 'deal' AND d.entered_at <= %(as_of)s
+    LIMIT 1  -- one first entry at most; the LIMIT keeps it a lookup per open deal, not a join of all wins
 ) w ON true
 GROUP BY 1, 2
 """
