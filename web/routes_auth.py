@@ -6,6 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 
+from web.oidc import FLOW_COOKIE, FLOW_SECONDS, begin, finish, oidc_client
 from web.render import page
 from web.routing import WebRoute
 from web.session import (
@@ -43,7 +44,59 @@ async def sign_in_page(request: Request, next: str | None = None) -> Response:
     if picker_allowed(dealflow):
         directory = dealflow.catalog.people
         people = [(name, ", ".join(sorted(directory.roles(name)))) for name in directory.names()]
-    return page(request, "sign_in.html", None, people=people, next=_next(next))
+    oidc = oidc_client(request, dealflow) is not None
+    return page(request, "sign_in.html", None, people=people, next=_next(next), oidc=oidc)
+
+
+@router.get("/sign-in/oidc")
+async def oidc_begin(request: Request, next: Annotated[str | None, Query(max_length=500)] = None) -> Response:
+    dealflow = dealflow_of(request)
+    conf = oidc_client(request, dealflow)
+    if conf is None:
+        return RedirectResponse("/web/sign-in", status_code=303)
+    url, flow = await begin(request, dealflow, conf, _next(next))
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        FLOW_COOKIE,
+        flow,
+        max_age=FLOW_SECONDS,
+        httponly=True,
+        samesite="lax",
+        path="/web/sign-in",
+        secure=_https(request),
+    )
+    return response
+
+
+@router.get("/sign-in/oidc/callback")
+async def oidc_callback(
+    request: Request,
+    code: Annotated[str, Query(max_length=2000)] = "",
+    state: Annotated[str, Query(max_length=200)] = "",
+    error: Annotated[str | None, Query(max_length=200)] = None,
+) -> Response:
+    dealflow = dealflow_of(request)
+    conf = oidc_client(request, dealflow)
+    if conf is None or error:
+        return page(
+            request,
+            "sign_in.html",
+            None,
+            status=401,
+            people=[],
+            next="/web/inbox",
+            oidc=conf is not None,
+            failed=True,
+        )
+    token, target = await finish(request, dealflow, conf, code, state)
+    response = RedirectResponse(target, status_code=303)
+    set_session(request, response, token)
+    response.delete_cookie(FLOW_COOKIE, path="/web/sign-in")
+    return response
+
+
+def _https(request: Request) -> bool:
+    return request.url.scheme == "https"
 
 
 @router.post("/sign-in")

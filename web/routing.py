@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from app.errors import AppError, Forbidden, NotFound, Refused, Unavailable
+from app.errors import AppError, Forbidden, NotFound, Refused, Unauthenticated, Unavailable
 from domain.authorization import NotAllowed
 from domain.errors import RuleViolation
 from web.render import error_page
@@ -58,6 +58,10 @@ async def _answer(request: Request, handler: Callable[[Request], Awaitable[Respo
         return RedirectResponse(f"/web/sign-in?next={quote(target, safe='/?=&')}", status_code=303)
     except BadForm:
         return error_page(request, 403, "This form has expired", "Reload the page and send it again.")
+    except Unauthenticated as err:
+        return error_page(
+            request, 401, "Sign-in failed", f"{err.message} ({err.rule}). Start again from the sign-in page."
+        )
     except (Forbidden, NotAllowed) as err:
         return error_page(request, 403, "Not yours to do", _message(err))
     except NotFound as err:
