@@ -2,7 +2,8 @@
 
 Events are keyed by (stream_id, version): appending the same event twice stores it once,
 which makes the append activity safe to retry. Appending a *different* event at a taken
-(stream_id, version) is a conflict and is refused loudly instead of silently dropped.
+(stream_id, version) is a conflict and is refused loudly instead of silently dropped. How a
+batch is merged, and why appends are serialised so that positions commit in order: store/append.py.
 """
 
 from collections.abc import Sequence
@@ -14,43 +15,17 @@ from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
 
 from domain.events import DomainEvent, event_from_json
+from store.append import (
+    APPEND_LOCK,
+    EVENT_COLUMNS,
+    EVENTS_CHANNEL,
+    AppendResult,
+    append_batch,
+    event_row,
+    prepare,
+)
+from store.append import EventConflictError as EventConflictError
 from store.migrations import migrate
-
-# Appends take this transaction-level lock so that global positions commit in the order they
-# are assigned: with concurrent writers a bigserial alone can commit 11 before 10, and a
-# projector reading "after 10" would skip 10 forever (design.md §3).
-_APPEND_LOCK = 7_301_002
-
-# The columns an event fills, in the order of `event_row`.
-_EVENT_COLUMNS = "stream_id, version, event_id, type, schema_version, occurred_at, payload"
-
-
-def event_row(e: DomainEvent) -> tuple[object, ...]:
-    """An event as the row `append` and `copy_in` write (the columns of _EVENT_COLUMNS)."""
-    return (
-        e.stream_id,
-        e.version,
-        e.event_id,
-        e.type,
-        e.schema_version,
-        e.occurred_at,
-        e.model_dump_json(),
-    )
-
-
-_INSERT = f"""
-INSERT INTO events ({_EVENT_COLUMNS})
-SELECT i, v, e, t, s, o, p::jsonb
-FROM unnest(%s::text[], %s::int[], %s::text[], %s::text[], %s::int[], %s::timestamptz[], %s::text[])
-     AS u(i, v, e, t, s, o, p)
-ORDER BY i, v
-ON CONFLICT (stream_id, version) DO NOTHING
-RETURNING stream_id, version
-"""
-
-
-class EventConflictError(Exception):
-    """A different event already holds this (stream_id, version)."""
 
 
 @dataclass(frozen=True)
@@ -59,12 +34,6 @@ class StoredRow:
     event_id: str
     type: str
     event: DomainEvent
-
-
-@dataclass(frozen=True)
-class AppendResult:
-    stored: int
-    already_present: int
 
 
 class EventStore:
@@ -82,6 +51,7 @@ class EventStore:
             # A connection broken by a server restart is replaced before it is lent, instead of
             # failing the activity attempt that would use it.
             check=AsyncConnectionPool.check_connection,
+            configure=prepare,  # its append stage
         )
         await pool.open(wait=True, timeout=30)
         store = cls(pool)
@@ -108,55 +78,22 @@ class EventStore:
         """
         if not events:
             return AppendResult(0, 0)
-        columns: tuple[list[object], ...] = ([], [], [], [], [], [], [])
-        for e in sorted(events, key=lambda e: (e.stream_id, e.version)):
-            row = event_row(e)
-            for column, value in zip(columns, row, strict=True):
-                column.append(value)
         if conn is not None:
-            return await self._insert(conn, events, columns)
+            return await append_batch(conn, events, own_transaction=False)
         async with self._pool.connection() as own, own.transaction():
-            return await self._insert(own, events, columns)
-
-    async def _insert(
-        self,
-        conn: AsyncConnection[tuple[object, ...]],
-        events: Sequence[DomainEvent],
-        columns: tuple[list[object], ...],
-    ) -> AppendResult:
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
-        cur = await conn.execute(_INSERT, columns)
-        inserted = {(str(r[0]), int(str(r[1]))) for r in await cur.fetchall()}
-        skipped = [e for e in events if (e.stream_id, e.version) not in inserted]
-        if skipped:
-            await self._check_same(conn, skipped)
-        return AppendResult(stored=len(inserted), already_present=len(skipped))
+            return await append_batch(own, events, own_transaction=True)
 
     async def copy_in(self, events: Sequence[DomainEvent]) -> int:
         """Bulk-load events that are known to be new (a generated history) with COPY, in one
         transaction under the same lock as `append`, so positions still commit in order."""
         async with self._pool.connection() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_APPEND_LOCK,))
-            async with conn.cursor().copy(f"COPY events ({_EVENT_COLUMNS}) FROM STDIN") as copy:
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(%s), pg_notify(%s, '')", (APPEND_LOCK, EVENTS_CHANNEL)
+            )
+            async with conn.cursor().copy(f"COPY events ({EVENT_COLUMNS}) FROM STDIN") as copy:
                 for e in events:
                     await copy.write_row(event_row(e))
         return len(events)
-
-    @staticmethod
-    async def _check_same(conn: AsyncConnection[tuple[object, ...]], events: Sequence[DomainEvent]) -> None:
-        cur = await conn.execute(
-            "SELECT stream_id, version, event_id FROM events"
-            " WHERE (stream_id, version) IN (SELECT * FROM unnest(%s::text[], %s::int[]))",
-            ([e.stream_id for e in events], [e.version for e in events]),
-        )
-        stored = {(str(r[0]), int(str(r[1]))): str(r[2]) for r in await cur.fetchall()}
-        for e in events:
-            held = stored.get((e.stream_id, e.version))
-            if held != e.event_id:
-                raise EventConflictError(
-                    f"{e.stream_id} v{e.version}: store holds event {held},"
-                    f" refusing different event {e.event_id}"
-                )
 
     async def read_stream(self, stream_id: str) -> list[DomainEvent]:
         async with self._pool.connection() as conn:

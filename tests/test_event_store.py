@@ -10,6 +10,7 @@ from domain.events import DomainEvent, EventMeta
 from domain.opportunity import apply, decide_advance, decide_open, replay
 from domain.pipeline import load_catalog
 from domain.stages import STAGE_ORDER, Stage
+from store import append as append_module
 from store.event_store import EventConflictError, EventStore
 from store.migrations import MIGRATIONS
 from store.pipeline_versions import pipeline_version, pipeline_versions, record_pipeline_version
@@ -107,3 +108,32 @@ async def test_pipeline_versions_keep_each_body_once_by_its_content_hash(store: 
     assert [(v.hash, v.pipeline) for v in versions] == [(first, software), (second, stricter)]
     assert versions[0].first_seen <= versions[1].first_seen
     assert {v.pipeline_id for v in await pipeline_versions(store)} == {"software", "services"}
+
+
+@pytest.fixture(params=["copy", "rows"])
+def staging(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both ways a batch reaches the merge: staged by COPY, or passed as arrays."""
+    monkeypatch.setattr(append_module, "COPY_FROM", 1 if request.param == "copy" else 10**6)
+    return str(request.param)
+
+
+async def test_both_stagings_keep_every_guarantee(store: EventStore, staging: str) -> None:
+    events = [e for i in range(4) for e in lifecycle(f"{staging}-{i}")]
+    await store.append(events[:15])
+    shuffled = list(reversed(events))  # given in any order, each stream takes positions in version order
+    result = await store.append([*shuffled, events[3]])  # a retry's events, one twice in the batch
+    assert (result.stored, result.already_present) == (25, 15)
+    async with store.pool.connection() as conn:
+        cur = await conn.execute("SELECT stream_id, version FROM events ORDER BY position")
+        rows = [(str(r[0]), int(str(r[1]))) for r in await cur.fetchall()]
+    assert rows == sorted(rows)  # streams were appended whole, in name order
+    impostor = events[-1].model_copy(update={"event_id": "someone-else"})
+    newcomer = lifecycle(f"{staging}-new")
+    with pytest.raises(EventConflictError, match=f"{staging}-3 v10"):
+        await store.append([*newcomer, impostor])
+    assert await store.stream_versions([f"{staging}-new"]) == {}  # the whole batch was refused
+    async with store.pool.connection() as conn, conn.transaction():  # twice in a caller's transaction
+        await store.append(newcomer[:5], conn=conn)
+        second = await store.append(newcomer, conn=conn)
+    assert (second.stored, second.already_present) == (5, 5)
+    assert (await store.stream_versions([f"{staging}-new"]))[f"{staging}-new"] == list(range(1, 11))
