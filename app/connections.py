@@ -22,6 +22,7 @@ from app.errors import BadInput, Unreachable
 from app.faults import first_line, postgres_faults
 from domain.pipeline import PipelineCatalog, PipelineConfigError, load_catalog
 from reports.projector import Projector
+from reports.projector_service import ProjectorLag, projector_lag
 from runtime.databases import database_on
 from runtime.embedded import DEV_SERVER_PORT, embedded_postgres
 from runtime.settings import Settings
@@ -77,12 +78,22 @@ class Connections:
         """A connection to read the read models, caught up first with every event committed so far.
 
         The catch-up runs before the connection is taken: it needs a pool connection of its own.
+        It runs whether or not a projector service (`dealflow projector`) runs: the service may
+        trail by a batch, and a report must be exact. The two never apply a batch twice: each batch
+        takes the projector's batch lock and re-reads the checkpoint under it.
         """
         store = await self.store()
         async with postgres_faults(lambda: self.postgres_where):
             await Projector(store).catch_up()
             async with store.pool.connection() as conn:
                 yield conn
+
+    async def projector_lag(self) -> ProjectorLag:
+        """How far the read models trail the events, and which projector service leads (for a
+        health check such as the HTTP API's `/readyz`): one read, no catch-up, no lock taken."""
+        store = await self.store()
+        async with postgres_faults(lambda: self.postgres_where), store.pool.connection() as conn:
+            return await projector_lag(conn)
 
     @property
     def temporal_address(self) -> str:

@@ -6,6 +6,12 @@ The projector's full rebuild time and rate, its rate over the last 5 % of the ev
 incremental rate once the read models are full size), a plain `INSERT … SELECT` recomputation of
 the stage-visit read model in SQL as the reference (and a check that both give the same rows), and
 p50/p95 latency of each report query over the last year and the last month of the history.
+
+    python -m bench.read_side --service [--database-url URL]
+
+The projector service instead (reports/projector_service.py), on streams of its own: how long after
+an append commits its events are in the read models (the NOTIFY wake-up, p50/p95), and how long a
+standby takes to finish the work once the leader's connection is killed.
 """
 
 import argparse
@@ -22,6 +28,7 @@ from reports.cycle_times import cycle_time_report
 from reports.funnel import pipeline_metrics
 from reports.period import Period
 from reports.projector import Projector
+from reports.projector_service import LEADER_LOCK, ProjectorService, projector_lag
 from reports.projector_stages import STAGE_MOVE_TYPES
 from reports.sales_brief import compile_brief
 from store.event_store import EventStore
@@ -146,15 +153,83 @@ async def measure(store: EventStore, repeat: int, say: Callable[[str], None] = p
     return out
 
 
+SERVICE_PREFIX = "svc-"
+
+
+async def _caught_up(store: EventStore) -> bool:
+    async with store.pool.connection() as conn:
+        return (await projector_lag(conn)).caught_up
+
+
+async def _wait_caught_up(store: EventStore) -> float:
+    started = time.perf_counter()
+    while not await _caught_up(store):  # noqa: ASYNC110 - timing the projector from outside
+        await asyncio.sleep(0.005)
+    return time.perf_counter() - started
+
+
+async def measure_service(url: str, appends: int = 50, say: Callable[[str], None] = print) -> dict[str, Any]:
+    """Two service instances on a fresh database of the server at `url`: append `appends` small
+    batches one at a time, each followed by the wait until the read models hold it; then kill the
+    leader's connection, append one more and time until the standby has projected it."""
+    from bench.history import history
+    from runtime.databases import database_on
+
+    url = await database_on(url, "dealflow_bench_service", fresh=True)  # events and read models empty
+    store = await EventStore.open(url)
+    streams = list(history(appends * 40, seed=5, prefix=SERVICE_PREFIX))
+    instances = [await EventStore.open(url, max_size=2) for _ in range(2)]
+    services = [ProjectorService(s, poll_s=3_600, retry_s=1.0) for s in instances]
+    tasks = [asyncio.create_task(s.run()) for s in services]
+    try:
+        while not any(s.leading for s in services):  # noqa: ASYNC110 - no event to wait on
+            await asyncio.sleep(0.01)
+        waits = []
+        for events in streams[:appends]:
+            await store.append(events)
+            waits.append(await _wait_caught_up(store) * 1000)
+        async with store.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND classid = %s::int::oid"
+                " AND objid = hashtext(current_schema())::oid AND objsubid = 2",
+                (LEADER_LOCK,),
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            started = time.perf_counter()
+            await conn.execute("SELECT pg_terminate_backend(%s)", (row[0],))
+        await store.append(streams[appends])
+        await _wait_caught_up(store)
+        takeover = time.perf_counter() - started
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for s in instances:
+            await s.close()
+        await store.close()
+    visible = p50_p95(waits)
+    say(
+        f"projector service: events in the read models {visible['p50_ms']:.1f} ms after their"
+        f" append (p50; p95 {visible['p95_ms']:.1f} ms, {appends} appends); leader's connection"
+        f" killed: the standby projected the next append {takeover:.2f} s later (retry every 1 s)"
+    )
+    return {"appends": appends, "visible": visible, "takeover_s": takeover}
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", help="default: DATABASE_URL, else the embedded PostgreSQL")
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--service", action="store_true", help="the projector service's figures only")
     args = parser.parse_args()
     from runtime.embedded import endpoints
     from runtime.settings import Settings
 
     async with endpoints(Settings.from_env(), temporal=False) as ep:
+        if args.service:
+            await measure_service(args.database_url or ep.database_url)
+            return
         store = await EventStore.open(args.database_url or ep.database_url)
         try:
             await measure(store, args.repeat)
