@@ -103,7 +103,7 @@ def remember_csrf(request: Request, response: Response) -> None:
     new = getattr(request.state, "new_csrf", None)
     if new:
         response.set_cookie(
-            CSRF_COOKIE, new, httponly=True, samesite="strict", secure=_secure(request), path="/web"
+            CSRF_COOKIE, new, httponly=True, samesite="lax", secure=_secure(request), path="/web"
         )
 
 
