@@ -111,6 +111,7 @@ async def test_health_and_readiness(api: Api) -> None:
     checks = ready.json()["checks"]
     assert checks["Temporal"]["ok"]
     assert checks["PostgreSQL"]["projector_lag"] >= 0
+    assert checks["PostgreSQL"]["projector_lag_s"] >= 0
 
 
 async def test_every_command_leaves_one_audit_line(api: Api, caplog: pytest.LogCaptureFixture) -> None:
