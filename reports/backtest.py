@@ -18,6 +18,7 @@ error) are over the complete months only. Reads rm_stage_visits, rm_amounts, rm_
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,27 +27,44 @@ from psycopg import AsyncConnection
 from domain.pipeline import PipelineCatalog
 from domain.stages import Stage
 from reports.months import Month, months
-from reports.open_at import OPEN_VISITS, PIPELINE, amount_at, amount_at_version, in_period
+from reports.open_at import PIPELINE, amount_at, amount_at_version, no_jit
 from reports.period import Period
 
-_OPEN_AT_START = f"""
-WITH {OPEN_VISITS}
-SELECT v.pipeline, v.stage, count(*), sum(a.amount), coalesce(sum(w.amount), 0)
-FROM open_visits v
-CROSS JOIN LATERAL {amount_at("v.opportunity_id", "%(at)s")} a
+# Every month at once: the visits that were open at some month's start (entered by the last start,
+# not ended by the first) are read once, from the same two index ranges as the forecast's, and
+# paired with the starts they span.
+_OPEN_AT_STARTS = f"""
+WITH months AS (
+    SELECT unnest(%(starts)s::timestamptz[]) AS m0
+), spanning AS (
+    SELECT opportunity_id, pipeline, stage, entered_at, exited_at FROM rm_stage_visits
+    WHERE exited_at IS NULL AND stage NOT IN ('deal', 'after_sales') AND entered_at <= %(last)s
+      AND {PIPELINE}
+    UNION ALL
+    SELECT opportunity_id, pipeline, stage, entered_at, exited_at FROM rm_stage_visits
+    WHERE exited_at > %(first)s AND stage NOT IN ('deal', 'after_sales') AND entered_at <= %(last)s
+      AND {PIPELINE}
+)
+SELECT m.m0, v.pipeline, v.stage, count(*), sum(a.amount), coalesce(sum(w.amount), 0)
+FROM months m
+JOIN spanning v ON v.entered_at <= m.m0 AND (v.exited_at IS NULL OR v.exited_at > m.m0)
+CROSS JOIN LATERAL {amount_at("v.opportunity_id", "m.m0")} a
 LEFT JOIN LATERAL (
     SELECT x.amount FROM rm_first_entries d
     CROSS JOIN LATERAL {amount_at_version("d.opportunity_id", "d.version")} x
     WHERE d.opportunity_id = v.opportunity_id AND d.stage = 'deal' AND d.entered_at <= %(as_of)s
     LIMIT 1  -- one first entry at most; the LIMIT keeps it a lookup per open deal, not a join of all wins
 ) w ON true
-GROUP BY 1, 2
+GROUP BY 1, 2, 3
 """
 
 _WON_IN = f"""
-SELECT count(*), coalesce(sum(a.amount), 0) FROM rm_first_entries f
+SELECT m.m0, count(*), sum(a.amount)
+FROM unnest(%(starts)s::timestamptz[], %(ends)s::timestamptz[]) AS m(m0, m1)
+JOIN rm_first_entries f ON f.stage = 'deal' AND f.entered_at >= m.m0 AND f.entered_at < m.m1
 CROSS JOIN LATERAL {amount_at_version("f.opportunity_id", "f.version")} a
-WHERE f.stage = 'deal' AND {in_period("f.entered_at")} AND {PIPELINE}
+WHERE f.entered_at >= %(first)s AND f.entered_at < %(stop)s AND f.entered_at <= %(as_of)s AND {PIPELINE}
+GROUP BY 1
 """
 
 
@@ -106,27 +124,40 @@ async def backtest(
     conn: AsyncConnection[Any], catalog: PipelineCatalog, period: Period, pipeline: str | None = None
 ) -> Backtest:
     """Each month's forecast at its start against what it won, from the read models (catch up first)."""
-    found = []
-    for month in months(period):
-        params = {
-            "start": month.start,
-            "end": month.end,
-            "as_of": period.as_of,
-            "at": month.start,
-            "pipeline": pipeline,
-        }
-        cur = await conn.execute(_OPEN_AT_START, params)
-        n, forecast, realised = 0, Decimal(0), Decimal(0)
-        for pipeline_id, stage, count, value, won_later in await cur.fetchall():
-            n += int(count)
-            forecast += value * _probability(catalog, str(pipeline_id), str(stage))
-            realised += won_later
+    found = months(period)
+    if not found:
+        return Backtest(period, pipeline, [])
+    params = {
+        "starts": [m.start for m in found],
+        "ends": [m.end for m in found],
+        "first": found[0].start,
+        "last": found[-1].start,
+        "stop": found[-1].end,
+        "as_of": period.as_of,
+        "pipeline": pipeline,
+    }
+    opened: dict[datetime, list[Any]] = {m.start: [0, Decimal(0), Decimal(0)] for m in found}
+    async with no_jit(conn):
+        cur = await conn.execute(_OPEN_AT_STARTS, params)
+        for m0, pipeline_id, stage, count, value, won_later in await cur.fetchall():
+            at = opened[m0]
+            at[0] += int(count)
+            at[1] += value * _probability(catalog, str(pipeline_id), str(stage))
+            at[2] += won_later
         cur = await conn.execute(_WON_IN, params)
-        row = await cur.fetchone()
-        assert row is not None  # an aggregate without GROUP BY: one row
-        found.append(
+        won = {m0: (int(n), Decimal(value)) for m0, n, value in await cur.fetchall()}
+    return Backtest(
+        period,
+        pipeline,
+        [
             MonthBacktest(
-                month, month.end <= period.as_of, n, forecast, int(row[0]), Decimal(row[1]), realised
+                m,
+                m.end <= period.as_of,
+                opened[m.start][0],
+                opened[m.start][1],
+                *won.get(m.start, (0, Decimal(0))),
+                opened[m.start][2],
             )
-        )
-    return Backtest(period, pipeline, found)
+            for m in found
+        ],
+    )

@@ -18,7 +18,7 @@ from psycopg import AsyncConnection
 
 from domain.pipeline import PipelineCatalog
 from domain.stages import STAGE_ORDER, Stage
-from reports.open_at import PIPELINE, in_period
+from reports.open_at import PIPELINE, in_period, no_jit
 from reports.period import Period
 
 OPEN_STAGES = tuple(s.value for s in STAGE_ORDER if s.is_open)
@@ -75,8 +75,9 @@ async def calibration(
         "pipeline": pipeline,
         "closed_stages": [s.value for s in STAGE_ORDER if not s.is_open],
     }
-    cur = await conn.execute(_REACHED, params)
-    counts = {(str(p), str(s)): (int(n), int(won)) for p, s, n, won in await cur.fetchall()}
+    async with no_jit(conn):
+        cur = await conn.execute(_REACHED, params)
+        counts = {(str(p), str(s)): (int(n), int(won)) for p, s, n, won in await cur.fetchall()}
     ids = {pipeline} if pipeline else set(catalog.pipelines) | {p for p, _ in counts}
     result: dict[str, list[StageCalibration]] = {}
     for pid in sorted(ids):

@@ -17,7 +17,7 @@ from psycopg import AsyncConnection
 
 from domain.stages import STAGE_ORDER
 from reports.cycle_times import Stats
-from reports.open_at import OPEN_VISITS, PIPELINE, amount_at, in_period
+from reports.open_at import OPEN_VISITS, PIPELINE, amount_at, in_period, no_jit
 from reports.period import Period
 
 OPEN_STAGES = tuple(s.value for s in STAGE_ORDER if s.is_open)
@@ -102,17 +102,18 @@ async def open_age_report(
         "pipeline": pipeline,
         "limit": limit,
     }
-    cur = await conn.execute(_LIST, params)
-    deals = [
-        OpenDeal(oid, owner, pl, stage, entered, opened, Decimal(amount), float(days), float(total))
-        for oid, owner, pl, stage, entered, opened, amount, days, total in await cur.fetchall()
-    ]
-    cur = await conn.execute(_OPEN_STATS, params)
-    in_stage, total = {}, {}
-    for stage, n, *figures in await cur.fetchall():
-        in_stage[stage] = _to_stats(n, *figures[:3])
-        total[stage] = _to_stats(n, *figures[3:])
-    cur = await conn.execute(_CLOSED_STATS, params)
-    closed = {stage: _to_stats(n, *figures) for stage, n, *figures in await cur.fetchall()}
+    async with no_jit(conn):
+        cur = await conn.execute(_LIST, params)
+        deals = [
+            OpenDeal(oid, owner, pl, stage, entered, opened, Decimal(amount), float(days), float(total))
+            for oid, owner, pl, stage, entered, opened, amount, days, total in await cur.fetchall()
+        ]
+        cur = await conn.execute(_OPEN_STATS, params)
+        in_stage, total = {}, {}
+        for stage, n, *figures in await cur.fetchall():
+            in_stage[stage] = _to_stats(n, *figures[:3])
+            total[stage] = _to_stats(n, *figures[3:])
+        cur = await conn.execute(_CLOSED_STATS, params)
+        closed = {stage: _to_stats(n, *figures) for stage, n, *figures in await cur.fetchall()}
     stages = [StageAge(s, in_stage.get(s), total.get(s), closed.get(s)) for s in OPEN_STAGES]
     return OpenAgeReport(period, pipeline, deals, sum(s.n for s in in_stage.values()), stages)

@@ -19,7 +19,7 @@ from psycopg import AsyncConnection
 
 from domain.stages import STAGE_ORDER
 from reports.funnel import FunnelStep
-from reports.open_at import PIPELINE, in_period
+from reports.open_at import PIPELINE, in_period, no_jit
 from reports.period import Period
 
 # reports/funnel.py's funnel, with the owner of each entry.
@@ -102,16 +102,17 @@ async def rep_report(conn: AsyncConnection[Any], period: Period, pipeline: str |
     def row(is_team: bool, owner: str) -> RepFigures:
         return team if is_team else reps.setdefault(owner, RepFigures())
 
-    cur = await conn.execute(_FUNNEL, params)
-    for is_team, owner, stage, n, moved in await cur.fetchall():
-        f = row(is_team, owner)
-        f.entered[stage], f.moved_on[stage] = int(n), int(moved)
-    cur = await conn.execute(_WON, params)
-    for is_team, owner, n in await cur.fetchall():
-        row(is_team, owner).won = int(n)
-    cur = await conn.execute(_LOST, params)
-    for is_team, owner, stage, reason, n in await cur.fetchall():
-        f = row(is_team, owner)
-        f.lost_by_reason[reason] += int(n)
-        f.lost_by_stage[stage] += int(n)
+    async with no_jit(conn):
+        cur = await conn.execute(_FUNNEL, params)
+        for is_team, owner, stage, n, moved in await cur.fetchall():
+            f = row(is_team, owner)
+            f.entered[stage], f.moved_on[stage] = int(n), int(moved)
+        cur = await conn.execute(_WON, params)
+        for is_team, owner, n in await cur.fetchall():
+            row(is_team, owner).won = int(n)
+        cur = await conn.execute(_LOST, params)
+        for is_team, owner, stage, reason, n in await cur.fetchall():
+            f = row(is_team, owner)
+            f.lost_by_reason[reason] += int(n)
+            f.lost_by_stage[stage] += int(n)
     return RepReport(period, pipeline, team, dict(sorted(reps.items())))

@@ -22,7 +22,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-from reports.open_at import OPEN_VISITS, PIPELINE, amount_at, amount_at_version, in_period
+from reports.open_at import OPEN_VISITS, PIPELINE, amount_at, amount_at_version, in_period, no_jit
 from reports.period import Period
 
 CENT = Decimal("0.01")
@@ -110,17 +110,18 @@ async def velocity_report(
     def row(is_team: bool, owner: str) -> Velocity:
         return team if is_team else reps.setdefault(owner, Velocity())
 
-    cur = await conn.execute(_WON, params)
-    for is_team, owner, n, value, cycle, sales_cycle in await cur.fetchall():
-        v = row(is_team, owner)
-        v.won, v.won_value = int(n), Decimal(value)
-        v.cycle_days = None if cycle is None else float(cycle)
-        v.sales_cycle_days = None if sales_cycle is None else float(sales_cycle)
-    cur = await conn.execute(_LOST, params)
-    for is_team, owner, n in await cur.fetchall():
-        row(is_team, owner).lost = int(n)
-    cur = await conn.execute(_OPEN, params)
-    for is_team, owner, n, value in await cur.fetchall():
-        v = row(is_team, owner)
-        v.open, v.open_value = int(n), Decimal(value)
+    async with no_jit(conn):
+        cur = await conn.execute(_WON, params)
+        for is_team, owner, n, value, cycle, sales_cycle in await cur.fetchall():
+            v = row(is_team, owner)
+            v.won, v.won_value = int(n), Decimal(value)
+            v.cycle_days = None if cycle is None else float(cycle)
+            v.sales_cycle_days = None if sales_cycle is None else float(sales_cycle)
+        cur = await conn.execute(_LOST, params)
+        for is_team, owner, n in await cur.fetchall():
+            row(is_team, owner).lost = int(n)
+        cur = await conn.execute(_OPEN, params)
+        for is_team, owner, n, value in await cur.fetchall():
+            v = row(is_team, owner)
+            v.open, v.open_value = int(n), Decimal(value)
     return VelocityReport(period, pipeline, team, dict(sorted(reps.items())))
