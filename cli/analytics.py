@@ -1,7 +1,8 @@
 """`dealflow analytics rep | open-age | velocity | calibration | backtest | trend`: the analytics of
 the event log, for a period as of any date, per pipeline; tables, `--json` or `--csv`."""
 
-from typing import Annotated
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
 
 import typer
 
@@ -44,12 +45,13 @@ async def rep(
     """Win rate, funnel conversion and lost reasons per rep, beside the team's (▼: below it)."""
     async with open_app() as app:
         report = await app.analytics.reps(report_period(start, end, as_of), pipeline)
-    if as_json:
-        render_json.print_json(shapes.reps(report))
-    elif as_csv:
-        print_csv(shapes.reps_csv(report))
-    else:
-        print_reps(report, console)
+    _show(
+        as_json,
+        as_csv,
+        lambda: shapes.reps(report),
+        lambda: shapes.reps_csv(report),
+        lambda: print_reps(report, console),
+    )
 
 
 @analytics.command("open-age", epilog=_EXAMPLE.format("open-age") + " --limit 20")
@@ -74,12 +76,13 @@ async def open_age(
     async with open_app() as app:
         report = await app.analytics.open_age(report_period(start, end, as_of), pipeline, shown)
         currency = app.analytics.currency(pipeline)
-    if as_json:
-        render_json.print_json(shapes.open_age(report, currency))
-    elif as_csv:
-        print_csv(shapes.open_age_csv(report))
-    else:
-        print_open_age(report, console, currency)
+    _show(
+        as_json,
+        as_csv,
+        lambda: shapes.open_age(report, currency),
+        lambda: shapes.open_age_csv(report),
+        lambda: print_open_age(report, console, currency),
+    )
 
 
 @analytics.command("velocity", epilog=_EXAMPLE.format("velocity"))
@@ -97,12 +100,13 @@ async def velocity(
     async with open_app() as app:
         report = await app.analytics.velocity(report_period(start, end, as_of), pipeline)
         currency = app.analytics.currency(pipeline)
-    if as_json:
-        render_json.print_json(shapes.velocity_report(report, currency))
-    elif as_csv:
-        print_csv(shapes.velocity_csv(report))
-    else:
-        print_velocity(report, console, currency)
+    _show(
+        as_json,
+        as_csv,
+        lambda: shapes.velocity_report(report, currency),
+        lambda: shapes.velocity_csv(report),
+        lambda: print_velocity(report, console, currency),
+    )
 
 
 @analytics.command("calibration", epilog=_EXAMPLE.format("calibration"))
@@ -119,12 +123,13 @@ async def calibration(
     win probability; and the backtest of the forecast, month by month (CSV: the stages)."""
     async with open_app() as app:
         report = await app.analytics.calibration(report_period(start, end, as_of), pipeline)
-    if as_json:
-        render_json.print_json(shapes.calibration(report))
-    elif as_csv:
-        print_csv(shapes.calibration_csv(report))
-    else:
-        print_calibration(report, console)
+    _show(
+        as_json,
+        as_csv,
+        lambda: shapes.calibration(report),
+        lambda: shapes.calibration_csv(report),
+        lambda: print_calibration(report, console),
+    )
 
 
 @analytics.command("backtest", epilog=_EXAMPLE.format("backtest"))
@@ -142,14 +147,13 @@ async def backtest(
     async with open_app() as app:
         report = await app.analytics.backtest(report_period(start, end, as_of), pipeline)
         currency = app.analytics.currency(pipeline)
-    if as_json:
-        render_json.print_json(
-            {"period": shapes.period(report.period), "currency": currency, **shapes.backtest(report)}
-        )
-    elif as_csv:
-        print_csv(shapes.backtest_csv(report))
-    else:
-        print_backtest(report, console, currency)
+    _show(
+        as_json,
+        as_csv,
+        lambda: {"period": shapes.period(report.period), "currency": currency, **shapes.backtest(report)},
+        lambda: shapes.backtest_csv(report),
+        lambda: print_backtest(report, console, currency),
+    )
 
 
 @analytics.command("trend", epilog=_EXAMPLE.format("trend"))
@@ -167,9 +171,26 @@ async def trend(
     async with open_app() as app:
         report = await app.analytics.trend(report_period(start, end, as_of), pipeline)
         currency = app.analytics.currency(pipeline)
+    _show(
+        as_json,
+        as_csv,
+        lambda: shapes.trend(report, currency),
+        lambda: shapes.trend_csv(report),
+        lambda: print_trend(report, console, currency),
+    )
+
+
+def _show(
+    as_json: bool,
+    as_csv: bool,
+    as_dict: Callable[[], Any],
+    as_rows: Callable[[], Iterable[list[str]]],
+    as_table: Callable[[], None],
+) -> None:
+    """One report three ways: `--json`, `--csv`, or the table."""
     if as_json:
-        render_json.print_json(shapes.trend(report, currency))
+        render_json.print_json(as_dict())
     elif as_csv:
-        print_csv(shapes.trend_csv(report))
+        print_csv(as_rows())
     else:
-        print_trend(report, console, currency)
+        as_table()

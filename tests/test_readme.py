@@ -30,8 +30,14 @@ NOT_RUN = {
     ".venv/bin/python -m bench.": "parts of the benchmarks (make bench runs them)",
     ".venv/bin/python -m tests.record_histories": "records new workflow histories into tests/histories/",
 }
-# Servers: started in the background, stopped when the walkthrough ends.
-BACKGROUND = ("make worker", "dealflow worker")
+# Servers: started in the background, stopped when the walkthrough ends; each is ready once its log
+# shows every line named here.
+BACKGROUND = {
+    "make run": ("worker running", "dealflow API on"),
+    "make worker": ("worker running",),
+    "dealflow worker": ("worker running",),
+    "dealflow serve": ("dealflow API on",),
+}
 
 
 def _not_run(command: str) -> bool:
@@ -107,8 +113,8 @@ async def test_every_readme_step_works_as_written(
                 await _run_snippet(step, namespace)
             elif _not_run(step.text):
                 continue
-            elif step.text.startswith(BACKGROUND):
-                background.append(_start(step, walk_env, cwd))
+            elif step.text.startswith(tuple(BACKGROUND)):
+                background.append(_start(step, walk_env, cwd, len(background)))
             else:
                 await asyncio.to_thread(_run_command, step, walk_env, cwd)
     finally:
@@ -116,22 +122,24 @@ async def test_every_readme_step_works_as_written(
             _stop(proc)
 
 
-def _start(step: Command, env: dict[str, str], cwd: Path) -> "subprocess.Popen[bytes]":
-    with (cwd / "worker.log").open("ab") as log:  # the child keeps its own copy of the descriptor
+def _start(step: Command, env: dict[str, str], cwd: Path, n: int) -> "subprocess.Popen[bytes]":
+    log_path = cwd / f"background-{n}.log"
+    with log_path.open("ab") as log:  # the child keeps its own copy of the descriptor
         proc = subprocess.Popen(
             ["bash", "-c", f"exec {_shell(step.text)}"],
             env=env,
             cwd=cwd,
             stdout=log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # make and the worker it runs stop together
+            start_new_session=True,  # make and the servers it runs stop together
         )
+    ready = next(lines for prefix, lines in BACKGROUND.items() if step.text.startswith(prefix))
     deadline = 60.0
-    while deadline > 0 and b"worker running" not in (cwd / "worker.log").read_bytes():
-        assert proc.poll() is None, (cwd / "worker.log").read_text()
+    while deadline > 0 and not all(line.encode() in log_path.read_bytes() for line in ready):
+        assert proc.poll() is None, log_path.read_text()
         deadline -= 0.2
         time.sleep(0.2)
-    assert deadline > 0, f"README.md:{step.line}: the worker did not start"
+    assert deadline > 0, f"README.md:{step.line}: `{step.text}` did not start:\n{log_path.read_text()}"
     return proc
 
 
