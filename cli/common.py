@@ -2,6 +2,7 @@
 the option types (dates, amounts, facts) with their usage errors."""
 
 import functools
+import getpass
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,6 +19,9 @@ from app.bootstrap import Dealflow, open_dealflow
 from app.deal_client import DealClient
 from app.errors import BadInput
 from cli.render_deals import print_request_id, print_state
+from domain.commands import Command
+from domain.errors import RuleViolation
+from domain.inputs import check_actor
 from domain.opportunity import OpportunityState
 from runtime.settings import Settings
 
@@ -57,12 +61,25 @@ async def open_app() -> AsyncIterator[Dealflow]:
 
 
 def build(model: type[M], **fields: Any) -> M:
-    """A domain command from the options; a value it rejects is the user's input to fix."""
+    """A domain command from the options; a value it rejects is the user's input to fix. A command
+    records who sent it: from this command line, `cli:<login name>` (`cli_actor`)."""
+    if issubclass(model, Command):
+        fields.setdefault("actor", cli_actor())
     try:
         return model(**fields)
     except ValidationError as err:
         problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'input'}: {e['msg']}" for e in err.errors())
         raise BadInput(problems) from None
+
+
+def cli_actor() -> str:
+    """Who acts from this command line: `cli:` and the login name (just `cli` for a name that is no
+    person's form, or no name at all, as in some containers). The command line talks to Temporal
+    directly, so this is what its operator says, not a proven identity (the HTTP API proves one)."""
+    try:
+        return check_actor(f"cli:{getpass.getuser()}") or "cli"
+    except (KeyError, OSError, RuleViolation):
+        return "cli"
 
 
 def parse_datetime(text: str) -> datetime:

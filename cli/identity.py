@@ -1,13 +1,12 @@
 """`dealflow token | apikey`: credentials for the HTTP API — a person's token on the embedded
 default, service accounts' API keys (made, listed, revoked here; kept hashed in PostgreSQL)."""
 
-import getpass
 from typing import Annotated
 
 import typer
 
 from app.errors import NotFound
-from cli.common import console, deferred, open_app
+from cli.common import cli_actor, console, deferred, open_app
 from cli.render_identity import print_api_key, print_api_keys, print_new_api_key
 from cli.render_json import print_json
 from domain.authorization import Scope
@@ -54,7 +53,7 @@ async def create(
     """Make an API key for SERVICE. The key is printed once: only its hash is kept."""
     async with open_app() as app:
         identity = await app.identity()
-        key, secret = await identity.create_api_key(service, [s.value for s in scope], _who())
+        key, secret = await identity.create_api_key(service, [s.value for s in scope], cli_actor())
     if as_json:
         print_json({"key": key, "api_key": secret})
     else:
@@ -87,11 +86,3 @@ async def revoke(
     if key is None:
         raise NotFound("known-api-key", f"no API key {key_id!r} was ever issued")
     print_api_key(key, console)
-
-
-def _who() -> str:
-    """Who made a key from this command line (the audit's `created_by`)."""
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no name for this uid (a container)
-        return "cli"

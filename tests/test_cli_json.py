@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
+from cli.common import cli_actor
 from cli.main import main
 from runtime.settings import TASK_QUEUE
 from runtime.temporal_client import create_worker
@@ -63,6 +64,9 @@ async def test_json_is_written_one_way_and_quotes_do_not_break_list(
         facts = [f"--fact={k}={v}" for k, v in ALL_FACTS.items()]
         await cli(["advance", f"{run}-a", "--to", "contact", *facts], capsys)
         await cli(start(f"{run}-q", f"o'brien-{run}"), capsys, code=3)  # no quotes in an owner's id
+        # The command line's operator is each event's actor: `cli:` and the login name.
+        assert {e.actor for e in await store.read_stream(f"{run}-a")} == {cli_actor()}
+        assert cli_actor().startswith("cli")
 
         shown = json.loads(await cli(["show", f"{run}-a", "--json"], capsys))
         assert (shown["amount"], shown["approved_discount"]) == ("120000.50", "0")
