@@ -20,7 +20,7 @@ from app.reports import report_period
 from domain.authorization import Action
 from domain.pipeline import Pipeline
 from domain.sales_brief import SalesBrief
-from reports.pending_approvals import PendingApproval
+from reports.pending_approvals import PendingApproval, RefusedDecision
 
 router = APIRouter(prefix="/v1", route_class=Route, responses=PROBLEMS)
 
@@ -38,6 +38,19 @@ _LOG_TYPES = {"csv": "text/csv; charset=utf-8", "xes": "application/xml; charset
 async def inbox(caller: Reader) -> Response:
     caller.may(Action.READ)
     return shaped(await caller.dealflow.queries.pending_approvals(approver=caller.principal.name))
+
+
+@router.get(
+    "/approvals/refused",
+    tags=["approvals"],
+    response_model=list[RefusedDecision],
+    summary="The caller's decisions sent as signals that the rules refused, newest first",
+)
+async def refused(caller: Reader, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> Response:
+    """A decision sent with `Prefer: respond-async` has no caller waiting for the answer: a refused
+    one (no request open any more, above the approver's limit, a second vote…) is listed here."""
+    caller.may(Action.READ)
+    return shaped(await caller.dealflow.queries.refused_decisions(caller.principal.name, limit=limit))
 
 
 @router.get("/reports/sales", tags=["reports"], response_model=dict[str, Any], summary="The sales report")

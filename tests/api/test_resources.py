@@ -90,6 +90,15 @@ async def test_a_discount_decision_sent_as_a_signal(api: Api) -> None:
     assert [e["actor"] for e in decided] == ["mei.chen"]
     late = await api.call("POST", f"{path}/discount/decision?wait=false", "hua.zhang", {"approve": False})
     assert late.status_code == 202  # the deal refuses it by its rules, later, and records the refusal
+    async with asyncio.timeout(10):
+        while True:  # the worker applies it, then the projector reads it
+            if refusals := (await api.call("GET", "/v1/approvals/refused", "hua.zhang")).json():
+                break
+            await asyncio.sleep(0.1)
+    assert [(r["opportunity_id"], r["rule"], r["approve"]) for r in refusals] == [
+        (oid, "request-open", False)
+    ]
+    assert (await api.call("GET", "/v1/approvals/refused", "mei.chen")).json() == []  # each sees their own
 
 
 async def test_listing_pages_through_visibility(api: Api) -> None:
