@@ -8,7 +8,44 @@ from store.migration_ddl import FIRST_MIGRATIONS
 
 # Each entry is one migration; append new ones here, never edit applied ones (the first twelve are
 # in store/migration_ddl.py).
-MIGRATIONS: tuple[str, ...] = (*FIRST_MIGRATIONS,)
+MIGRATIONS: tuple[str, ...] = (
+    *FIRST_MIGRATIONS,
+    """
+    -- The outbox delivered (runtime/outbox_dispatcher.py): what a notification is about beyond its
+    -- text (an approval request's id and deadline, for its links), when its deliveries were planned
+    -- from the recipient's preferences, and one row per channel with its attempts. A pending row is
+    -- due at next_attempt_at; a dispatcher holds one by moving it ahead (a lease), so a dispatcher
+    -- killed mid-delivery leaves it due again once the lease runs out.
+    ALTER TABLE notifications ADD COLUMN details jsonb NOT NULL DEFAULT '{}';
+    ALTER TABLE notifications ADD COLUMN routed_at timestamptz;
+    CREATE INDEX notifications_unrouted ON notifications (created_at) WHERE routed_at IS NULL;
+    CREATE TABLE notification_deliveries (
+        key              text        NOT NULL REFERENCES notifications (key) ON DELETE CASCADE,
+        channel          text        NOT NULL CHECK (channel IN ('email', 'webhook')),
+        address          text        NOT NULL,  -- the mailbox or the URL
+        status           text        NOT NULL DEFAULT 'pending'
+                                     CHECK (status IN ('pending', 'delivered', 'failed')),
+        attempts         integer     NOT NULL DEFAULT 0,
+        next_attempt_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+        last_error       text,
+        finished_at      timestamptz,
+        PRIMARY KEY (key, channel)
+    );
+    CREATE INDEX notification_deliveries_due ON notification_deliveries (next_attempt_at)
+        WHERE status = 'pending';
+    CREATE INDEX notification_deliveries_failed ON notification_deliveries (finished_at)
+        WHERE status = 'failed';
+    -- Approval links used (store/approval_links.py): by a hash of the link pair's id.
+    CREATE TABLE approval_link_uses (
+        digest      bytea       PRIMARY KEY,
+        person      text        NOT NULL,
+        stream_id   text        NOT NULL,
+        request_id  text        NOT NULL,
+        approve     boolean     NOT NULL,
+        used_at     timestamptz NOT NULL DEFAULT now()
+    );
+    """,
+)
 
 # Any constant will do: it names the lock that serialises migrations across processes.
 _MIGRATION_LOCK = 7_301_001
