@@ -45,6 +45,27 @@ MIGRATIONS: tuple[str, ...] = (
         used_at     timestamptz NOT NULL DEFAULT now()
     );
     """,
+    """
+    -- The forecast's facts per deal (reports/projector_forecast.py): every expected close date set
+    -- (with the one before it: a later date is a push, an earlier one a pull-in) and every forecast
+    -- category set on a deal (NULL: back to its stage's). Both only gain rows.
+    CREATE TABLE rm_close_dates (
+        opportunity_id  text        NOT NULL,
+        version         integer     NOT NULL,
+        at              timestamptz NOT NULL,
+        close_date      date        NOT NULL,
+        previous        date,
+        PRIMARY KEY (opportunity_id, version)
+    );
+    CREATE INDEX rm_close_dates_at ON rm_close_dates (at);
+    CREATE TABLE rm_forecast_categories (
+        opportunity_id  text        NOT NULL,
+        version         integer     NOT NULL,
+        at              timestamptz NOT NULL,
+        category        text,
+        PRIMARY KEY (opportunity_id, version)
+    );
+    """,
 )
 
 # Any constant will do: it names the lock that serialises migrations across processes.
