@@ -12,7 +12,7 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.queries import DealSummary
 from domain.opportunity import OpportunityState
-from domain.stages import LossReason, Stage
+from domain.stages import ForecastCategory, LossReason, Stage
 
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:-]*$"
 PERSON_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:@-]*$"
@@ -69,6 +69,16 @@ class LoseBody(Body):
 
 class ReopenBody(Body):
     note: Note = ""
+
+
+class CloseDateBody(Body):
+    expected_close_date: str = Field(
+        pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description="YYYY-MM-DD (a real date: the rules check it)"
+    )
+
+
+class ForecastCategoryBody(Body):
+    category: ForecastCategory | None = Field(None, description="None: back to its stage's category")
 
 
 class TouchBody(Body):

@@ -1,6 +1,6 @@
 """/v1/opportunities: open, look up (state and stored events), list (visibility, paged), and the
-moves (advance, lose, reopen, touch). Each command carries the caller as its actor and the
-Idempotency-Key as its request id."""
+moves (advance, lose, reopen, touch, the expected close date and the forecast category). Each
+command carries the caller as its actor and the Idempotency-Key as its request id."""
 
 import hashlib
 from typing import Annotated
@@ -14,8 +14,10 @@ from api.models import (
     LIST_LIMIT_MAX,
     PERSON_PATTERN,
     AdvanceBody,
+    CloseDateBody,
     DealDetail,
     DealPage,
+    ForecastCategoryBody,
     LoseBody,
     OpenBody,
     ReopenBody,
@@ -25,7 +27,15 @@ from api.models import (
 from api.problems import PROBLEMS
 from api.routing import Route, shaped
 from domain.authorization import Action
-from domain.commands import AdvanceStage, LogTouch, MarkLost, OpenOpportunity, Reopen
+from domain.commands import (
+    AdvanceStage,
+    LogTouch,
+    MarkLost,
+    OpenOpportunity,
+    Reopen,
+    SetExpectedCloseDate,
+    SetForecastCategory,
+)
 from domain.opportunity import OpportunityState
 from domain.stages import STAGE_ORDER
 
@@ -137,3 +147,28 @@ async def touch(opportunity_id: DealId, body: TouchBody, caller: Reader, rid: Re
     by = caller.named(body.by, "by", service_may_name=True)
     cmd = LogTouch(kind=body.kind, by=by, note=body.note, actor=caller.actor)
     return shaped(await (await caller.deals()).log_touch(opportunity_id, cmd, request_id=rid))
+
+
+@router.post(
+    "/{opportunity_id}/close-date", response_model=OpportunityState, summary="Set the expected close date"
+)
+async def close_date(opportunity_id: DealId, body: CloseDateBody, caller: Reader, rid: RequestId) -> Response:
+    """Set or change an open deal's expected close date without a move (a later date is a push)."""
+    await caller.may_on(Action.MOVE, opportunity_id)
+    cmd = SetExpectedCloseDate(expected_close_date=body.expected_close_date, actor=caller.actor)
+    return shaped(await (await caller.deals()).set_close_date(opportunity_id, cmd, request_id=rid))
+
+
+@router.post(
+    "/{opportunity_id}/forecast-category",
+    response_model=OpportunityState,
+    summary="Set the forecast category",
+)
+async def forecast_category(
+    opportunity_id: DealId, body: ForecastCategoryBody, caller: Reader, rid: RequestId
+) -> Response:
+    """Put an open deal in a forecast category whatever its stage's (null: back to its stage's)."""
+    await caller.may_on(Action.MOVE, opportunity_id)
+    category = None if body.category is None else body.category.value
+    cmd = SetForecastCategory(category=category, actor=caller.actor)
+    return shaped(await (await caller.deals()).set_forecast_category(opportunity_id, cmd, request_id=rid))

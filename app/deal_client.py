@@ -47,6 +47,8 @@ from domain.commands import (
     OpenOpportunity,
     Reopen,
     RequestDiscount,
+    SetExpectedCloseDate,
+    SetForecastCategory,
     SubmitContract,
 )
 from domain.discount_signals import rememberable
@@ -169,6 +171,17 @@ class DealClient:
         self, opportunity_id: str, cmd: LogTouch, *, request_id: str | None = None
     ) -> OpportunityState:
         return await self._execute(opportunity_id, OpportunityWorkflow.log_touch, cmd, request_id)
+
+    async def set_close_date(
+        self, opportunity_id: str, cmd: SetExpectedCloseDate, *, request_id: str | None = None
+    ) -> OpportunityState:
+        """Set or change the expected close date without a move (a later one counts as a push)."""
+        return await self._execute(opportunity_id, OpportunityWorkflow.set_close_date, cmd, request_id)
+
+    async def set_forecast_category(
+        self, opportunity_id: str, cmd: SetForecastCategory, *, request_id: str | None = None
+    ) -> OpportunityState:
+        return await self._execute(opportunity_id, OpportunityWorkflow.set_forecast_category, cmd, request_id)
 
     async def request_discount(
         self, opportunity_id: str, cmd: RequestDiscount, *, request_id: str | None = None

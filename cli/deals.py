@@ -1,4 +1,5 @@
-"""`dealflow start | advance | lose | reopen | touch`: open an opportunity and move it."""
+"""`dealflow start | advance | lose | reopen | touch | close-date | forecast-category`: open an
+opportunity, move it, and set what the forecast knows of it."""
 
 import uuid
 from decimal import Decimal
@@ -19,7 +20,15 @@ from cli.common import (
     request_id,
 )
 from cli.render_deals import print_started
-from domain.commands import AdvanceStage, LogTouch, MarkLost, OpenOpportunity, Reopen
+from domain.commands import (
+    AdvanceStage,
+    LogTouch,
+    MarkLost,
+    OpenOpportunity,
+    Reopen,
+    SetExpectedCloseDate,
+    SetForecastCategory,
+)
 from domain.stages import LossReason, Stage
 
 commands = typer.Typer()
@@ -128,3 +137,33 @@ async def touch(
     """Log an activity with the customer (restarts the stage's idle clock)."""
     cmd = build(LogTouch, kind=kind, by=by, note=note)
     await on_deal(rid, lambda deals, key: deals.log_touch(opportunity_id, cmd, request_id=key))
+
+
+@commands.command(
+    "close-date", rich_help_panel=PANEL, epilog="Example: dealflow close-date acme-01 2027-04-30"
+)
+@deferred
+async def close_date(
+    opportunity_id: Id,
+    day: Annotated[str, typer.Argument(metavar="YYYY-MM-DD", help="the date it is expected to close")],
+    rid: RequestId = None,
+) -> None:
+    """Set or change an open deal's expected close date without moving it (a later date is a push)."""
+    cmd = build(SetExpectedCloseDate, expected_close_date=day)
+    await on_deal(rid, lambda deals, key: deals.set_close_date(opportunity_id, cmd, request_id=key))
+
+
+@commands.command(
+    "forecast-category", rich_help_panel=PANEL, epilog="Example: dealflow forecast-category acme-01 commit"
+)
+@deferred
+async def forecast_category(
+    opportunity_id: Id,
+    category: Annotated[
+        str, typer.Argument(metavar="CATEGORY", help="commit, best_case, pipeline, or stage (its stage's)")
+    ],
+    rid: RequestId = None,
+) -> None:
+    """Put an open deal in a forecast category, whatever its stage's (`stage`: back to the stage's)."""
+    cmd = build(SetForecastCategory, category=None if category == "stage" else category)
+    await on_deal(rid, lambda deals, key: deals.set_forecast_category(opportunity_id, cmd, request_id=key))

@@ -26,6 +26,11 @@ def print_state(state: OpportunityState, console: Console) -> None:
     )
     if state.lost:
         console.print(f"  lost in {state.lost.stage}: {state.lost.reason} {escape(state.lost.note)}".rstrip())
+    if state.expected_close_date is not None or state.forecast_category is not None:
+        close = f"expected to close {state.expected_close_date or 'on no date yet'}"
+        pushed = f" (pushed {state.close_date_pushes}x)" if state.close_date_pushes else ""
+        category = f"; forecast category {state.forecast_category}" if state.forecast_category else ""
+        console.print(f"  {close}{pushed}{category}")
     if (req := state.discount_request) is not None:
         by = f" by {', '.join(req.decided_by)}" if req.decided_by else ""
         console.print(

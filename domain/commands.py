@@ -8,6 +8,7 @@ cannot be sent at all (lone surrogates, e.g. undecodable bytes on a command line
 with the rule's name in the message, since no payload could carry it to a rule.
 """
 
+from datetime import date
 from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -98,3 +99,15 @@ class LogTouch(Command):
     kind: str
     by: str
     note: str = ""
+
+
+class SetExpectedCloseDate(Command):
+    """Set or change the date the deal is expected to close, without a move (`YYYY-MM-DD`)."""
+
+    expected_close_date: str | date
+
+
+class SetForecastCategory(Command):
+    """Put the deal in a forecast category (commit, best_case, pipeline); None: its stage's."""
+
+    category: str | None = None

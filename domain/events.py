@@ -36,6 +36,8 @@ from domain.negotiation_events import (
     LegalReviewExpired,
 )
 from domain.opportunity_events import (
+    ExpectedCloseDateSet,
+    ForecastCategorySet,
     OpportunityLost,
     OpportunityOpened,
     OpportunityReopened,
@@ -59,7 +61,9 @@ __all__ = [
     "DomainEvent",
     "Event",
     "EventMeta",
+    "ExpectedCloseDateSet",
     "FeedbackRecorded",
+    "ForecastCategorySet",
     "LegalDecided",
     "LegalReviewEscalated",
     "LegalReviewExpired",
@@ -84,6 +88,8 @@ DomainEvent = Annotated[
     | StageAdvanced
     | OpportunityLost
     | OpportunityReopened
+    | ExpectedCloseDateSet
+    | ForecastCategorySet
     | DiscountRequested
     | DiscountVoted
     | DiscountApproved

@@ -1,12 +1,14 @@
-"""An opportunity's life through the pipeline: opened, moved forward, lost, reopened."""
+"""An opportunity's life through the pipeline: opened, moved forward, lost, reopened; its expected
+close date and forecast category set."""
 
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from pydantic import Field
 
 from domain.event_envelope import Event
-from domain.stages import LossReason, Stage
+from domain.stages import ForecastCategory, LossReason, Stage
 
 
 class OpportunityOpened(Event):
@@ -42,3 +44,19 @@ class OpportunityReopened(Event):
 
     type: Literal["OpportunityReopened"] = "OpportunityReopened"
     stage: Stage
+
+
+class ExpectedCloseDateSet(Event):
+    """The date the deal is expected to close was set or changed (by a move's facts or on its own):
+    a later date than `previous` is a push, an earlier one a pull-in."""
+
+    type: Literal["ExpectedCloseDateSet"] = "ExpectedCloseDateSet"
+    expected_close_date: date
+    previous: date | None = None
+
+
+class ForecastCategorySet(Event):
+    """The deal's forecast category was set by hand (None: back to its stage's category)."""
+
+    type: Literal["ForecastCategorySet"] = "ForecastCategorySet"
+    category: ForecastCategory | None = None

@@ -4,7 +4,7 @@ The state in a workflow and a fold of the stored stream are equal: both come fro
 """
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, Field
@@ -28,8 +28,15 @@ from domain.negotiation_events import (
     LegalReviewEscalated,
     LegalReviewExpired,
 )
-from domain.opportunity_events import OpportunityLost, OpportunityOpened, OpportunityReopened, StageAdvanced
-from domain.stages import LossReason, Stage
+from domain.opportunity_events import (
+    ExpectedCloseDateSet,
+    ForecastCategorySet,
+    OpportunityLost,
+    OpportunityOpened,
+    OpportunityReopened,
+    StageAdvanced,
+)
+from domain.stages import ForecastCategory, LossReason, Stage
 
 
 class StageVisit(BaseModel):
@@ -90,6 +97,9 @@ class OpportunityState(BaseModel):
     last_activity_at: AwareDatetime  # the idle clock of follow-up timers starts here
     stall_level: int = 0  # 0 quiet, 1 owner reminded, 2 manager told (since the last activity)
     refused_decisions: list[RefusedDecision] = Field(default_factory=list)  # the latest, oldest first
+    expected_close_date: date | None = None  # from ExpectedCloseDateSet (older deals: only a fact)
+    close_date_pushes: int = 0  # how many times the close date moved later
+    forecast_category: ForecastCategory | None = None  # set on the deal; None: its stage's
     version: int = 0
 
     @property
@@ -168,6 +178,19 @@ def _reopened(state: OpportunityState, event: OpportunityReopened) -> None:
     state.lost = None
     state.stage = event.stage
     state.timeline.append(StageVisit(stage=event.stage, entered_at=event.occurred_at))
+
+
+@OPPORTUNITY.on(ExpectedCloseDateSet)
+def _close_date_set(state: OpportunityState, event: ExpectedCloseDateSet) -> None:
+    if event.previous is not None and event.expected_close_date > event.previous:
+        state.close_date_pushes += 1
+    state.expected_close_date = event.expected_close_date
+    state.facts["expected_close_date"] = event.expected_close_date.isoformat()
+
+
+@OPPORTUNITY.on(ForecastCategorySet)
+def _forecast_category_set(state: OpportunityState, event: ForecastCategorySet) -> None:
+    state.forecast_category = event.category
 
 
 # --- discount approval -------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """Pipeline (funnel) configuration: one per product line, each with its own stage rules.
 
 A pipeline says, for every stage, which facts must be recorded before the deal may leave it
-(exit criteria), the probability that a deal in that stage is won (for the forecast) and the
-stage SLA in days (how long a deal may sit there before someone is nagged).
+(exit criteria), the probability that a deal in that stage is won (for the forecast), the
+forecast category of a deal there (commit, best case, pipeline; a deal may be given another) and
+the stage SLA in days (how long a deal may sit there before someone is nagged).
 """
 
 import tomllib
@@ -19,8 +20,8 @@ from domain.contracts import ContractPolicy
 from domain.errors import RuleViolation
 from domain.follow_up_policy import FollowUpPolicy
 from domain.inputs import DEFAULT_MAX_AMOUNT, HARD_MAX_AMOUNT, AmountBounds, minor_unit
-from domain.people import Directory
-from domain.stages import STAGE_ORDER, Stage
+from domain.people import Directory, approver_entries
+from domain.stages import STAGE_ORDER, ForecastCategory, Stage
 
 SHIPPED_PIPELINES = Path(__file__).with_name("pipelines.toml")
 
@@ -30,6 +31,7 @@ class StageConfig(BaseModel):
 
     exit_criteria: tuple[str, ...] = ()
     win_probability: float = Field(ge=0.0, le=1.0)
+    forecast_category: ForecastCategory = ForecastCategory.PIPELINE
     sla_days: int | None = Field(default=None, gt=0)
 
 
@@ -97,7 +99,7 @@ class PipelineCatalog(BaseModel):
             raise PipelineConfigError(
                 f"{source}: expected a [pipelines.<id>] table with at least one pipeline"
             )
-        people = data.get("people", [])
+        people = approver_entries(data.get("people", []))
         managers = data.get("managers", {})
         try:
             pipelines = {}

@@ -36,3 +36,12 @@ class LossReason(StrEnum):
     NO_BUDGET = "no_budget"
     NO_DECISION = "no_decision"
     OTHER = "other"
+
+
+class ForecastCategory(StrEnum):
+    """How sure a deal is, for the forecast by category: from its stage (the pipeline's
+    `forecast_category`), or set on the deal (`ForecastCategorySet`)."""
+
+    COMMIT = "commit"  # the rep commits to winning it in its close month
+    BEST_CASE = "best_case"  # could be won in its close month
+    PIPELINE = "pipeline"  # open, too early to call

@@ -16,7 +16,8 @@ Each read model's rows are made by a module of its own, each given the batch's e
 it reads, in order: projector_stages (opportunities, stage visits, amounts, losses, first entries),
 projector_discounts (requests, levels, the approvals inbox), projector_follow_up (activity, nags,
 clause checks), projector_after_sales (relationships, revisits, renewals), projector_refusals
-(discount decisions the rules refused, for the approvals inbox). The stage module runs
+(discount decisions the rules refused, for the approvals inbox), projector_forecast (expected
+close dates and forecast categories set on deals). The stage module runs
 first: the others look up a deal's pipeline and owner in rm_opportunities.
 """
 
@@ -31,6 +32,7 @@ from reports import (
     projector_after_sales,
     projector_discounts,
     projector_follow_up,
+    projector_forecast,
     projector_refusals,
     projector_stages,
 )
@@ -58,6 +60,7 @@ PROJECTIONS = tuple(
         projector_follow_up,
         projector_after_sales,
         projector_refusals,
+        projector_forecast,
     )
 )
 TABLES = tuple(t for p in PROJECTIONS for t in p.tables)

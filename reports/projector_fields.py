@@ -45,6 +45,15 @@ class OpportunityReopened(TypedDict):
     stage: str
 
 
+class ExpectedCloseDateSet(TypedDict):
+    expected_close_date: str
+    previous: NotRequired[str | None]
+
+
+class ForecastCategorySet(TypedDict):
+    category: NotRequired[str | None]
+
+
 class DiscountRequested(TypedDict):
     request_id: str
     discount: str
@@ -146,6 +155,8 @@ READS: dict[str, type] = {
         StageAdvanced,
         OpportunityLost,
         OpportunityReopened,
+        ExpectedCloseDateSet,
+        ForecastCategorySet,
         DiscountRequested,
         DiscountVoted,
         DiscountApproved,

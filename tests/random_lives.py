@@ -2,7 +2,8 @@
 `tests.test_projector.random_history`, and between them everything else a deal's stream can hold
 (discount requests approved, rejected, escalated, expired or superseded, decisions sent as signals
 and refused; calls logged; reminders and escalations of an idle deal; contracts that fail a clause
-check before one is signed), and for a won
+check before one is signed; expected close dates set, pushed and pulled in, alone or by a move's
+facts; forecast categories set and cleared), and for a won
 deal its after-sales stream (revisits answered or missed, renewals, the close). Every event type the
 projector reads turns up in a few dozen lives."""
 
@@ -31,6 +32,8 @@ from domain.commands import (
     MarkLost,
     Reopen,
     RequestDiscount,
+    SetExpectedCloseDate,
+    SetForecastCategory,
     SubmitContract,
 )
 from domain.contracts import ClauseCheck, ClauseFailure
@@ -38,6 +41,7 @@ from domain.discount_signals import decide_signalled_vote
 from domain.errors import RuleViolation
 from domain.events import DomainEvent, EventMeta
 from domain.follow_up import decide_stall, decide_touch
+from domain.forecast import decide_close_date, decide_forecast_category, decide_move
 from domain.negotiation import (
     decide_contract_checked,
     decide_contract_submit,
@@ -48,7 +52,6 @@ from domain.negotiation import (
 from domain.opportunity import (
     OpportunityState,
     apply,
-    decide_advance,
     decide_lose,
     decide_open,
     decide_reopen,
@@ -121,8 +124,24 @@ class _Deal:
             sla = self.pipeline.stage(self.state.stage).sla_days or 1
             self.do(lambda s, m: decide_stall(s, self.pipeline, policy, m), days=sla * 2)
 
+    def close_date(self) -> str:
+        return (T0.date() + timedelta(days=self.rng.randint(0, 300))).isoformat()
+
+    def forecast(self) -> None:
+        """The close date set alone (a push or a pull-in, or the same date: refused), or the forecast
+        category set on the deal or cleared."""
+        if self.rng.random() < 0.7:
+            cmd = SetExpectedCloseDate(expected_close_date=self.close_date())
+            self.do(lambda s, m: [decide_close_date(s, cmd, m)])
+        else:
+            category = self.rng.choice(("commit", "best_case", "pipeline", None))
+            set_ = SetForecastCategory(category=category)
+            self.do(lambda s, m: [decide_forecast_category(s, set_, m)])
+
     def step(self) -> bool:
         """One random thing happens; False when the life is over."""
+        if self.rng.random() < 0.25 and self.state.lost is None and self.state.stage.is_open:
+            self.forecast()
         roll, state = self.rng.random(), self.state
         if state.lost is not None:
             if roll > 0.5:
@@ -144,8 +163,13 @@ class _Deal:
                     self.contract()
                 self.state, signed = sign_contract(self.state, self.pipeline, self.meta())
                 self.events.extend(signed)
-            advance = AdvanceStage(to_stage=nxt, facts=ALL_FACTS)
-            self.do(lambda s, m: [decide_advance(s, self.pipeline, advance, m)])
+            facts = (
+                ALL_FACTS
+                if self.rng.random() < 0.7
+                else {**ALL_FACTS, "expected_close_date": self.close_date()}
+            )
+            advance = AdvanceStage(to_stage=nxt, facts=facts)
+            self.do(lambda s, m: decide_move(s, self.pipeline, advance, m))
         return self.state.stage is not Stage.AFTER_SALES and len(self.events) < 60
 
 

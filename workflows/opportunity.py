@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import RuleViolation
     from domain.events import StallEscalated, StallReminded
     from domain.follow_up import decide_touch
+    from domain.forecast import decide_move
     from domain.negotiation import (
         decide_contract_checked,
         decide_contract_submit,
@@ -50,7 +51,6 @@ with workflow.unsafe.imports_passed_through():
     from domain.opportunity import (
         OPPORTUNITY,
         OpportunityState,
-        decide_advance,
         decide_lose,
         decide_open,
         decide_reopen,
@@ -69,13 +69,14 @@ with workflow.unsafe.imports_passed_through():
         resolve_pipeline,
         start_after_sales,
     )
+    from workflows.opportunity_forecast import ForecastUpdates
 
 # Workflows started since the worker owns the rules ignore a pipeline in their input.
 PIPELINE_FROM_WORKER = "pipeline-from-worker"
 
 
 @workflow.defn
-class OpportunityWorkflow:
+class OpportunityWorkflow(ForecastUpdates):
     @workflow.init
     def __init__(self, start: StartOpportunity) -> None:
         self._refused: RuleViolation | None = None
@@ -217,11 +218,11 @@ class OpportunityWorkflow:
 
     @workflow.update
     async def advance(self, cmd: AdvanceStage) -> OpportunityState:
-        return await self._handle(lambda meta: decide_advance(self._state, self._pipeline, cmd, meta))
+        return await self._handle(lambda meta: self._move(cmd, meta))
 
     @advance.validator
     def _validate_advance(self, cmd: AdvanceStage) -> None:
-        self._validate(lambda meta: decide_advance(self._state, self._pipeline, cmd, meta))
+        self._validate(lambda meta: decide_move(self._state, self._pipeline, cmd, meta))
 
     @workflow.update
     async def mark_lost(self, cmd: MarkLost) -> OpportunityState:
