@@ -7,7 +7,6 @@ failure to reach or configure something becomes an `app.errors` error here, in o
 
 import asyncio
 import contextlib
-import re
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
@@ -27,9 +26,9 @@ from runtime.databases import database_on
 from runtime.embedded import DEV_SERVER_PORT, embedded_postgres
 from runtime.settings import Settings
 from runtime.temporal_client import connect
+from runtime.temporal_config import TemporalConfigError, temporal_target
 from store.event_store import EventStore
 
-_HOST_PORT = re.compile(r"^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$")
 _POOL_SIZE = 4  # the projector's catch-up and a report's reads each hold one at a time
 _CONNECT_TIMEOUT_S = 5
 
@@ -97,7 +96,12 @@ class Connections:
 
     @property
     def temporal_address(self) -> str:
-        return self.settings.temporal_address or f"localhost:{DEV_SERVER_PORT}"
+        """Where Temporal is, for messages: never fails (a bad configuration fails on connecting)."""
+        try:
+            address = temporal_target(self.settings).address
+        except TemporalConfigError:
+            address = self.settings.temporal_address
+        return address or f"localhost:{DEV_SERVER_PORT}"
 
 
 def _load_catalog(settings: Settings) -> PipelineCatalog:
@@ -115,16 +119,19 @@ def _load_catalog(settings: Settings) -> PipelineCatalog:
 
 
 async def _connect_temporal(settings: Settings) -> Client:
-    address = settings.temporal_address or f"localhost:{DEV_SERVER_PORT}"
-    match = _HOST_PORT.match(address)
-    if match is None or not 0 < int(match[2]) < 65536:
-        raise BadInput(f"TEMPORAL_ADDRESS must be host:port (e.g. localhost:7233), got {address!r}")
+    """A client as the SDK's environment configuration says (runtime/temporal_config.py), or on
+    the dev server `dealflow worker` runs when no address is configured anywhere."""
     try:
-        return await connect(address, settings.temporal_namespace)
+        target = temporal_target(settings)
+    except TemporalConfigError as err:
+        raise BadInput(str(err)) from None
+    address = target.address or f"localhost:{DEV_SERVER_PORT}"
+    try:
+        return await connect(target, address=address)
     except ValueError as err:  # the SDK's own parse of the target
         raise BadInput(f"TEMPORAL_ADDRESS {address!r}: {err}") from None
     except RuntimeError as err:
-        hint = "" if settings.temporal_address else "Start it with `dealflow worker`, or set TEMPORAL_ADDRESS"
+        hint = "" if target.address else "Start it with `dealflow worker`, or set TEMPORAL_ADDRESS"
         detail = "connection refused" if "Connection refused" in str(err) else _first_line(err)
         raise Unreachable("Temporal", address, detail, hint) from None
 

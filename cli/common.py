@@ -56,8 +56,17 @@ def collect_calls() -> list[Deferred]:
 
 @asynccontextmanager
 async def open_app() -> AsyncIterator[Dealflow]:
-    async with open_dealflow(Settings.from_env()) as app:
+    async with open_dealflow(settings_from_env()) as app:
         yield app
+
+
+def settings_from_env() -> Settings:
+    """The settings; a variable with a value that can never work is a usage error (exit 2)."""
+    try:
+        return Settings.from_env()
+    except ValidationError as err:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in err.errors())
+        raise BadInput(f"configuration: {problems}") from None
 
 
 def build(model: type[M], **fields: Any) -> M:

@@ -24,6 +24,7 @@ from runtime.binaries import find_binary
 from runtime.databases import database_on
 from runtime.search_attributes_setup import cli_flags
 from runtime.settings import Settings
+from runtime.temporal_config import temporal_target
 
 DEV_SERVER_PORT = 7233
 
@@ -130,7 +131,9 @@ def embedded_temporal(data_dir: Path, port: int = DEV_SERVER_PORT) -> Iterator[s
 
 @contextlib.asynccontextmanager
 async def endpoints(settings: Settings, *, temporal: bool = True) -> AsyncIterator[Endpoints]:
-    """The servers to use: the configured ones, or embedded ones started (or reused) here."""
+    """The servers to use: the configured ones, or embedded ones started (or reused) here. Temporal's
+    is embedded when no address is configured anywhere (runtime/temporal_config.py); a bad
+    Temporal configuration is a TemporalConfigError (a ValueError)."""
     with contextlib.ExitStack() as stack:
         database_url = settings.database_url
         if database_url is None:
@@ -138,8 +141,9 @@ async def endpoints(settings: Settings, *, temporal: bool = True) -> AsyncIterat
         if settings.database:
             database_url = await database_on(database_url, settings.database)
         web_ui = None
-        address = settings.temporal_address or f"localhost:{DEV_SERVER_PORT}"
-        if temporal and settings.temporal_address is None:
+        configured = temporal_target(settings).address if temporal else settings.temporal_address
+        address = configured or f"localhost:{DEV_SERVER_PORT}"
+        if temporal and configured is None:
             address = await asyncio.to_thread(
                 stack.enter_context, embedded_temporal(settings.data_dir / "temporal")
             )

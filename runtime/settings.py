@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # can move a client off the worker's task queue.
     model_config = SettingsConfigDict(frozen=True, env_ignore_empty=True, extra="ignore", case_sensitive=True)
 
+    # Temporal's address and namespace, also read (with TLS, API keys and profiles) by the SDK's own
+    # environment configuration: runtime/temporal_config.py. Given here by name, they win over it;
+    # the namespace's default applies only when no profile nor TEMPORAL_NAMESPACE names one.
     temporal_address: str | None = Field(None, validation_alias=_env("TEMPORAL_ADDRESS", "temporal_address"))
     temporal_namespace: str = Field(
         "default", validation_alias=_env("TEMPORAL_NAMESPACE", "temporal_namespace")
@@ -42,8 +45,27 @@ class Settings(BaseSettings):
     oidc_name_claim: str = Field(
         "preferred_username", validation_alias=_env("DEALFLOW_OIDC_NAME_CLAIM", "oidc_name_claim")
     )
-    # Not read from the environment: the worker and every client must agree on it.
-    task_queue: str = Field(TASK_QUEUE, validation_alias=AliasChoices("task_queue"))
+    # The task queue the worker polls and every client sends to: workers and clients must agree,
+    # so each of them (worker, API, command line) reads the same variable, DEALFLOW_TASK_QUEUE.
+    task_queue: str = Field(TASK_QUEUE, validation_alias=_env("DEALFLOW_TASK_QUEUE", "task_queue"))
+    # The worker's own HTTP port for /metrics (its SDK's and its own) and /readyz; unset: none.
+    worker_metrics_port: int | None = Field(
+        None, ge=0, le=65535, validation_alias=_env("DEALFLOW_WORKER_METRICS_PORT", "worker_metrics_port")
+    )
+    worker_metrics_host: str = Field(
+        "0.0.0.0", validation_alias=_env("DEALFLOW_WORKER_METRICS_HOST", "worker_metrics_host")
+    )
+    # How long a stopping worker (SIGTERM, Ctrl-C) lets its activities in flight finish.
+    worker_shutdown_grace_s: float = Field(
+        30.0, ge=0, validation_alias=_env("DEALFLOW_WORKER_SHUTDOWN_GRACE", "worker_shutdown_grace_s")
+    )
+
+    @field_validator("task_queue")
+    @classmethod
+    def _queue_name(cls, value: str) -> str:
+        if not value.strip() or len(value) > 200 or not value.isprintable():
+            raise ValueError("DEALFLOW_TASK_QUEUE must be 1 to 200 printable characters")
+        return value
 
     @field_validator("data_dir")
     @classmethod

@@ -29,6 +29,7 @@ from runtime.embedded import endpoints
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.settings import Settings
 from runtime.temporal_client import connect, create_worker, forwarding_runtime
+from runtime.temporal_config import temporal_target
 from store.event_store import EventStore
 
 T = TypeVar("T")
@@ -87,6 +88,7 @@ async def open_store(url: str, database: str | None) -> EventStore:
 async def serve(settings: Settings, catalog: PipelineCatalog) -> None:
     """Run the worker until cancelled, on the configured servers or embedded ones (started or reused
     here, stopped when it stops). It logs "worker running" once it polls."""
+    target = temporal_target(settings)  # a bad configuration fails now (ValueError), never waits
     # The database of its own (DEALFLOW_DATABASE) is made once the server answers, in open_store.
     async with endpoints(settings.model_copy(update={"database": None})) as ep:
         where = postgres_where(ep.database_url)
@@ -94,7 +96,7 @@ async def serve(settings: Settings, catalog: PipelineCatalog) -> None:
         runtime = forwarding_runtime()
 
         async def temporal() -> Client:
-            client = await connect(ep.temporal_address, settings.temporal_namespace, runtime=runtime)
+            client = await connect(target, runtime=runtime, address=ep.temporal_address)
             await ensure_search_attributes(client)
             return client
 
@@ -103,6 +105,8 @@ async def serve(settings: Settings, catalog: PipelineCatalog) -> None:
         try:
             details: dict[str, Any] = {
                 "temporal": ep.temporal_address,
+                "namespace": target.namespace,
+                "secured": target.secured,
                 "web_ui": ep.web_ui,
                 "postgres": where,
             }
