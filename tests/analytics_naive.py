@@ -7,8 +7,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from domain.events import DomainEvent, OpportunityLost, OpportunityOpened, OpportunityReopened, StageAdvanced
-from domain.opportunity import replay
+from domain.events import (
+    DomainEvent,
+    ExpectedCloseDateSet,
+    OpportunityLost,
+    OpportunityOpened,
+    OpportunityReopened,
+    StageAdvanced,
+)
+from domain.forecast import category_of
+from domain.opportunity import apply, replay
 from domain.pipeline import PipelineCatalog
 from domain.stages import Stage
 from reports.period import Period
@@ -201,3 +209,62 @@ def month_backtest(
         if win is not None and m0 <= win[0] < m1:
             won, won_value = won + 1, won_value + win[1]
     return n, forecast, won, won_value, realised
+
+
+def waterfall(
+    all_deals: list[Deal], t0: datetime, t1: datetime
+) -> dict[str | None, dict[str, tuple[int, Decimal]]]:
+    """Per owner (None: the team): each flow's (count, value) from t0 to t1, folding every event
+    after t0 up to t1 and asking what it did to the deal's standing (reports/waterfall.py)."""
+    out: dict[str | None, dict[str, tuple[int, Decimal]]] = defaultdict(dict)
+
+    def add(who: str, name: str, value: Decimal, count: int = 1) -> None:
+        for key in (None, who):
+            n, v = out[key].get(name, (0, Decimal(0)))
+            out[key][name] = (n + count, v + value)
+
+    for d in all_deals:
+        who = d.opened.owner
+        for name, t in (("start", t0), ("end", t1)):
+            if d.open_at(t):
+                add(who, name, d.amount_at(t))
+        state = replay(d.until(t0))
+        for e in d.events:
+            if not t0 < e.occurred_at <= t1:
+                continue
+            before, state = state, apply(state, e)
+            was_open = before is not None and before.lost is None and before.stage.is_open
+            if isinstance(e, OpportunityOpened):
+                add(who, "new", state.amount)
+            elif isinstance(e, OpportunityReopened):
+                add(who, "reopened", state.amount)
+            elif isinstance(e, OpportunityLost):
+                add(who, "lost", state.amount)
+            elif isinstance(e, StageAdvanced) and was_open and before is not None:
+                if state.amount != before.amount:
+                    add(who, "amount", state.amount - before.amount)
+                add(who, "won" if e.to_stage is Stage.DEAL else "advanced", state.amount)
+            elif isinstance(e, ExpectedCloseDateSet) and e.previous not in (None, e.expected_close_date):
+                assert e.previous is not None
+                add(who, "pushed_out" if e.expected_close_date > e.previous else "pulled_in", state.amount)
+    return out
+
+
+def forecast(
+    all_deals: list[Deal], catalog: PipelineCatalog, at: datetime
+) -> dict[tuple[str | None, str], tuple[int, Decimal, Decimal]]:
+    """(close month or None, category): (open deals, amount, weighted amount) at `at`."""
+    out: dict[tuple[str | None, str], tuple[int, Decimal, Decimal]] = {}
+    for d in all_deals:
+        state = replay(d.until(at))
+        if state is None or state.lost is not None or not state.stage.is_open:
+            continue
+        pipeline = catalog.get(state.pipeline)
+        category = category_of(state, pipeline)
+        assert category is not None
+        day = state.expected_close_date
+        key = (None if day is None else f"{day:%Y-%m}", category.value)
+        weight = Decimal(str(pipeline.stage(state.stage).win_probability))
+        n, amount, weighted = out.get(key, (0, Decimal(0), Decimal(0)))
+        out[key] = (n + 1, amount + state.amount, weighted + state.amount * weight)
+    return out

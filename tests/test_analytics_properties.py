@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from domain.events import DomainEvent, OpportunityOpened, StageAdvanced
 from reports.backtest import backtest
 from reports.calibration import calibration
+from reports.forecast_categories import forecast_by_category
 from reports.months import months
 from reports.open_age import open_age_report
 from reports.period import Period
@@ -20,6 +21,7 @@ from reports.projector import READ_MODELS, Projector
 from reports.rep_performance import FUNNEL_STAGES, rep_report
 from reports.trend import trend
 from reports.velocity import Velocity, velocity_report
+from reports.waterfall import Waterfall, waterfall
 from store.event_store import EventStore
 from tests import analytics_naive as naive
 from tests.factories import T0
@@ -143,11 +145,40 @@ async def check(
         assert (m.open_at_start, m.forecast, m.won, m.won_value, m.realised) == want_m, m.month
         assert m.complete == (m.month.end <= p.as_of)
 
+    # 3. the waterfall from the period's start to its as-of date, per rep and for the team; 5. the
+    # forecast by close month and category as of the as-of date
+    await check_waterfall_and_forecast(store, all_deals, p, pipeline)
+
     # 7. the trend: each month's team figures as they stood at its end
     assert [m.month for m in monthly.months] == months(p)
     for month in monthly.months:
         seen = Period(month.month.start, month.month.end, min(month.month.end, p.as_of))
         assert_velocity(month.figures, naive.velocity(all_deals, seen)[None], month.month.label)
+
+
+FLOWS = ("start", "new", "reopened", "amount", "won", "lost", "end", "advanced", "pulled_in", "pushed_out")
+
+
+def flows(w: Waterfall) -> dict[str, tuple[int, Decimal]]:
+    return {n: (w.flow(n).count, w.flow(n).value) for n in FLOWS if w.flow(n).count or w.flow(n).value}
+
+
+async def check_waterfall_and_forecast(
+    store: EventStore, all_deals: list[naive.Deal], p: Period, pipeline: str | None
+) -> None:
+    start, end = sorted((p.start, p.as_of))
+    async with store.pool.connection() as conn:
+        got = await waterfall(conn, start, end, pipeline)
+        ahead = await forecast_by_category(conn, CATALOG, p.as_of, pipeline)
+    want = naive.waterfall(all_deals, start, end)
+    assert flows(got.team) == want[None]
+    assert {w: flows(f) for w, f in got.by_rep.items() if flows(f)} == {w: f for w, f in want.items() if w}
+    for w in (got.team, *got.by_rep.values(), *got.by_pipeline.values()):
+        assert w.balances
+    pushes = sum(d.pushes for d in got.most_pushed)
+    assert pushes == got.team.pushed_out.count or len(got.most_pushed) == 10
+    cells = {(m, c.value): (x.deals, x.amount, x.weighted) for (m, c), x in ahead.cells.items()}
+    assert cells == naive.forecast(all_deals, CATALOG, p.as_of)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
