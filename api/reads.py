@@ -1,5 +1,6 @@
 """The read side and operations: the caller's approvals inbox, the reports (the full sales report,
-stalled deals, sales briefs, the stage log streamed as CSV or XES), the pipelines and the versions
+stalled deals, sales briefs, the pipeline waterfall, the forecast by close month and category, the
+stage log streamed as CSV or XES), the pipelines and the versions
 deals used, and reconcile (administrators only)."""
 
 from collections.abc import AsyncIterator
@@ -13,6 +14,7 @@ from api.auth import Caller, Reader
 from api.models import ID_PATTERN, ReconcileBody, When
 from api.problems import PROBLEMS
 from api.routing import Route, shaped
+from app import forecast_shapes
 from app.errors import NotFound
 from app.json_shapes import reconciled, sales_report, stalled
 from app.queries import PipelineVersionRow
@@ -69,6 +71,45 @@ async def report(
     _known(caller, pipeline)
     found = await caller.dealflow.reports.sales_report(report_period(start, end, as_of), pipeline)
     return shaped(sales_report(found))
+
+
+@router.get(
+    "/reports/waterfall", tags=["reports"], response_model=dict[str, Any], summary="The pipeline waterfall"
+)
+async def waterfall_report(
+    caller: Reader,
+    start: Annotated[
+        When | None, Query(alias="from", description="the start (default: a year before to)")
+    ] = None,
+    end: Annotated[When | None, Query(alias="to", description="the end (default: now)")] = None,
+    pipeline: PipelineParam = None,
+) -> Response:
+    """The open pipeline at `from`, every flow after it up to `to` (new, reopened, amounts revised,
+    won, lost: start + flows = end, exactly) and the moves within it (advanced, close dates pulled
+    in and pushed out), for the team, per pipeline and per rep; `dealflow analytics waterfall --json`."""
+    caller.may(Action.READ_REPORTS)
+    _known(caller, pipeline)
+    found = await caller.dealflow.analytics.waterfall(report_period(start, end, None), pipeline)
+    return shaped(forecast_shapes.waterfall(found, caller.dealflow.analytics.currency(pipeline)))
+
+
+@router.get(
+    "/reports/forecast",
+    tags=["reports"],
+    response_model=dict[str, Any],
+    summary="The forecast by expected close month and category",
+)
+async def forecast_report(
+    caller: Reader,
+    as_of: Annotated[When | None, Query(description="the deals open then (default: now)")] = None,
+    pipeline: PipelineParam = None,
+) -> Response:
+    """The deals open at `as_of` by expected close month and forecast category (commit, best_case,
+    pipeline: the deal's own, else its stage's): count, amount, weighted amount."""
+    caller.may(Action.READ_REPORTS)
+    _known(caller, pipeline)
+    found = await caller.dealflow.analytics.forecast(report_period(None, as_of, as_of), pipeline)
+    return shaped(forecast_shapes.forecast(found, caller.dealflow.analytics.currency(pipeline)))
 
 
 @router.get("/reports/stalled", tags=["reports"], response_model=dict[str, Any], summary="Stalled deals")

@@ -1,7 +1,8 @@
 """The analytics a front end asks for (issue 16), each read from the read models once they have
 caught up (`Connections.read_models`): per rep against the team, the age of the open stage,
-velocity, calibration with the forecast's backtest, and the monthly trend. Every one is for a
-period as of a date (`app.reports.report_period`), for one pipeline or all."""
+velocity, calibration with the forecast's backtest, the monthly trend, the pipeline waterfall and
+the forecast by close month and category. Every one is for a period as of a date
+(`app.reports.report_period`), for one pipeline or all."""
 
 from dataclasses import dataclass
 
@@ -9,11 +10,13 @@ from app.connections import Connections
 from app.errors import BadInput
 from reports.backtest import Backtest, backtest
 from reports.calibration import Calibration, calibration
+from reports.forecast_categories import ForecastByCategory, forecast_by_category
 from reports.open_age import OpenAgeReport, open_age_report
 from reports.period import Period
 from reports.rep_performance import RepReport, rep_report
 from reports.trend import Trend, trend
 from reports.velocity import VelocityReport, velocity_report
+from reports.waterfall import WaterfallReport, waterfall
 
 
 @dataclass(frozen=True)
@@ -84,3 +87,16 @@ class Analytics:
         self._known(pipeline)
         async with self._c.read_models() as conn:
             return await trend(conn, period, pipeline)
+
+    async def waterfall(self, period: Period, pipeline: str | None = None) -> WaterfallReport:
+        """The open pipeline at the period's start, every flow in and out after it, and the open
+        pipeline at its end (or its as-of date, if earlier): start + flows = end."""
+        self._known(pipeline)
+        async with self._c.read_models() as conn:
+            return await waterfall(conn, period.start, min(period.end, period.as_of), pipeline)
+
+    async def forecast(self, period: Period, pipeline: str | None = None) -> ForecastByCategory:
+        """The deals open at the as-of date by expected close month and forecast category."""
+        self._known(pipeline)
+        async with self._c.read_models() as conn:
+            return await forecast_by_category(conn, self._c.catalog, period.as_of, pipeline)

@@ -1,5 +1,6 @@
-"""`dealflow analytics rep | open-age | velocity | calibration | backtest | trend`: the analytics of
-the event log, for a period as of any date, per pipeline; tables, `--json` or `--csv`."""
+"""`dealflow analytics rep | open-age | velocity | calibration | backtest | trend | waterfall |
+forecast`: the analytics of the event log, for a period as of any date, per pipeline; tables,
+`--json` or `--csv`."""
 
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any
@@ -7,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from app import analytics_shapes as shapes
+from app import forecast_shapes
 from app.reports import report_period
 from cli import render_json
 from cli.common import JsonFlag, PipelineOption, console, deferred, open_app
@@ -19,11 +21,13 @@ from cli.render_analytics import (
     print_trend,
     print_velocity,
 )
+from cli.render_forecast import print_forecast, print_waterfall
 from cli.reports import AsOf, From, To
 
 analytics = typer.Typer(
     help="Analytics: per rep against the team, the age of the open stage, velocity, calibration and"
-    " the forecast's backtest, the monthly trend. Each for a period (--from, --to) as of any date (--as-of).",
+    " the forecast's backtest, the monthly trend, the pipeline waterfall, the forecast by close month and"
+    " category. Each for a period (--from, --to) as of any date (--as-of).",
     no_args_is_help=True,
 )
 CsvFlag = Annotated[bool, typer.Option("--csv", help="CSV on stdout (a header, then a row per line)")]
@@ -177,6 +181,58 @@ async def trend(
         lambda: shapes.trend(report, currency),
         lambda: shapes.trend_csv(report),
         lambda: print_trend(report, console, currency),
+    )
+
+
+@analytics.command("waterfall", epilog=_EXAMPLE.format("waterfall").replace(" --as-of 2026-07-01", ""))
+@deferred
+async def waterfall(
+    pipeline: PipelineOption = None,
+    start: From = None,
+    end: To = None,
+    as_of: AsOf = None,
+    by_rep: Annotated[
+        bool, typer.Option("--by-rep", help="a column per rep (default: per pipeline)")
+    ] = False,
+    as_json: JsonFlag = False,
+    as_csv: CsvFlag = False,
+) -> None:
+    """The open pipeline at --from, what flowed in and out up to --to (new, reopened, amounts
+    revised, won, lost; start + flows = end), and the moves within it (advanced, close dates pulled
+    in and pushed out), per pipeline or per rep."""
+    async with open_app() as app:
+        report = await app.analytics.waterfall(report_period(start, end, as_of), pipeline)
+        currency = app.analytics.currency(pipeline)
+    _show(
+        as_json,
+        as_csv,
+        lambda: forecast_shapes.waterfall(report, currency),
+        lambda: forecast_shapes.waterfall_csv(report, by_rep),
+        lambda: print_waterfall(report, console, currency, by_rep),
+    )
+
+
+@analytics.command(
+    "forecast", epilog="Example: dealflow analytics forecast --pipeline software --as-of 2026-07-01"
+)
+@deferred
+async def forecast(
+    pipeline: PipelineOption = None,
+    as_of: AsOf = None,
+    as_json: JsonFlag = False,
+    as_csv: CsvFlag = False,
+) -> None:
+    """The deals open at --as-of (default: now) by expected close month and forecast category
+    (commit, best case, pipeline: the deal's own, else its stage's), amount and weighted amount."""
+    async with open_app() as app:
+        report = await app.analytics.forecast(report_period(None, as_of, as_of), pipeline)
+        currency = app.analytics.currency(pipeline)
+    _show(
+        as_json,
+        as_csv,
+        lambda: forecast_shapes.forecast(report, currency),
+        lambda: forecast_shapes.forecast_csv(report),
+        lambda: print_forecast(report, console, currency),
     )
 
 
