@@ -58,7 +58,7 @@ def life(
 ) -> list[DomainEvent]:
     meta = EventMeta(event_id=f"{oid}-0", occurred_at=opened)
     first = decide_open(open_cmd(oid, owner=owner, amount=D(amount)), SOFTWARE, meta)
-    state, events = apply(None, first), [first]
+    state, events = apply(None, first), list[DomainEvent]([first])
     for n, (at, step) in enumerate(steps, start=1):
         meta = EventMeta(event_id=f"{oid}-{n}", occurred_at=at)
         if step is WIN:
