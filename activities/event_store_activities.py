@@ -11,6 +11,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.approval_notices import put_approval_notices
 from store.event_store import EventConflictError, EventStore
 from workflows.messages import APPEND_EVENTS, EventBatch
 
@@ -36,6 +37,7 @@ class EventStoreActivities:
                 type="EventRefused",
                 non_retryable=True,
             ) from err
+        await put_approval_notices(self._store, batch.events)  # also on a retry: stored at most once
         info = activity.info()
         log.info(
             "events appended",

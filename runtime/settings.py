@@ -11,6 +11,8 @@ from pathlib import Path
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from runtime.notify_settings import NotifySettings
+
 TASK_QUEUE = "dealflow"
 
 
@@ -45,6 +47,8 @@ class Settings(BaseSettings):
     oidc_name_claim: str = Field(
         "preferred_username", validation_alias=_env("DEALFLOW_OIDC_NAME_CLAIM", "oidc_name_claim")
     )
+    # How notifications reach people (DEALFLOW_SMTP_*, DEALFLOW_WEBHOOK_*, …: runtime/notify_settings.py).
+    notify: NotifySettings = Field(default_factory=NotifySettings, validation_alias=AliasChoices("notify"))
     # The task queue the worker polls and every client sends to: workers and clients must agree,
     # so each of them (worker, API, command line) reads the same variable, DEALFLOW_TASK_QUEUE.
     task_queue: str = Field(TASK_QUEUE, validation_alias=_env("DEALFLOW_TASK_QUEUE", "task_queue"))

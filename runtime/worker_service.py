@@ -26,6 +26,7 @@ from temporalio.service import RPCError
 from domain.pipeline import PipelineCatalog
 from runtime.databases import database_on
 from runtime.embedded import endpoints
+from runtime.outbox_dispatcher import dispatching
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.settings import Settings
 from runtime.temporal_client import connect, create_worker, forwarding_runtime
@@ -110,7 +111,8 @@ async def serve(settings: Settings, catalog: PipelineCatalog) -> None:
                 "web_ui": ep.web_ui,
                 "postgres": where,
             }
-            await _run_forever(client, store, settings, catalog, details)
+            async with dispatching(store, catalog.people, settings.notify, settings.data_dir):
+                await _run_forever(client, store, settings, catalog, details)
         finally:
             await store.close()
 
