@@ -37,11 +37,8 @@ def print_waterfall(report: WaterfallReport, console: Console, currency: str, by
         table.add_row(_LABELS[name], *shown, end_section=name in ("lost", "end"))
     console.print(table)
     balanced = all(w.balances for w in (report.team, *report.by_rep.values(), *report.by_pipeline.values()))
-    console.print(
-        "  start + new + reopened ± amount - won - lost = end: "
-        + ("holds for every column" if balanced else "[red]does NOT hold[/red]")
-        + "; the moves below it change neither total"
-    )
+    holds = "holds in every column" if balanced else "[red]does NOT hold[/red]"
+    console.print(f"  start + new + reopened ± amount - won - lost = end: {holds}")
     if report.most_pushed:
         pushed = ", ".join(f"{d.opportunity_id} {d.pushes}x (+{d.days_pushed} d)" for d in report.most_pushed)
         console.print(f"  pushed most: {pushed}")

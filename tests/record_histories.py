@@ -30,6 +30,8 @@ from domain.commands import (
     MarkLost,
     Reopen,
     RequestDiscount,
+    SetExpectedCloseDate,
+    SetForecastCategory,
     SubmitContract,
 )
 from domain.pipeline import load_catalog
@@ -206,6 +208,22 @@ async def discount_by_signal(deals: DealClient, env: WorkflowEnvironment, oid: s
     await deals.mark_lost(oid, MarkLost(reason=LossReason.PRICE, actor="alice"))  # the reminder is saved
 
 
+async def close_dates_and_categories(deals: DealClient, env: WorkflowEnvironment, oid: str) -> None:
+    """The close date set by a move's facts, pushed and pulled in alone and by a move; the forecast
+    category set and cleared; a refused one (no history); then lost."""
+    await deals.open(open_cmd(oid))
+    await deals.advance(oid, advance_to(Stage.CONTACT))  # closing 2026-06-30: an event after the move
+    await deals.set_close_date(oid, SetExpectedCloseDate(expected_close_date="2026-09-30", actor="alice"))
+    await deals.set_forecast_category(oid, SetForecastCategory(category="best_case", actor="alice"))
+    with contextlib.suppress(DealRefused):
+        await deals.set_forecast_category(oid, SetForecastCategory(category="best_case"))
+    await env.sleep(timedelta(days=3))
+    facts = {**ALL_FACTS, "expected_close_date": "2026-08-31"}
+    await deals.advance(oid, AdvanceStage(to_stage=Stage.NEEDS_ANALYSIS, facts=facts))  # a pull-in
+    await deals.set_forecast_category(oid, SetForecastCategory(category=None))
+    await deals.mark_lost(oid, MarkLost(reason=LossReason.NO_DECISION))
+
+
 SCENARIOS: dict[str, Scenario] = {
     "happy_path": happy_path,
     "lost_and_reopened": lost_and_reopened,
@@ -216,6 +234,7 @@ SCENARIOS: dict[str, Scenario] = {
     "after_sales_years": after_sales_years,
     "caller_sent_pipeline": caller_sent_pipeline,
     "discount_by_signal": discount_by_signal,
+    "close_dates_and_categories": close_dates_and_categories,
 }
 TASK_QUEUE = "record"
 

@@ -33,12 +33,13 @@ async def test_happy_path_through_all_seven_stages(
         assert state.stage is stage
     final = await handle.result()
     assert final.stage is Stage.AFTER_SALES
-    assert final.version == 10  # 7 moves, the contract's submission, clause checks and sign-off
+    assert final.version == 11  # 7 moves, the close date the first set, the contract's submission,
+    # clause checks and sign-off
 
     gaps = [b.entered_at - a.entered_at for a, b in zip(final.timeline, final.timeline[1:], strict=False)]
     assert [round(g / timedelta(days=1), 2) for g in gaps] == [2, 5, 10, 7, 14, 3]
     stored = await store.read_stream(oid)
-    assert [e.version for e in stored] == list(range(1, 11))
+    assert [e.version for e in stored] == list(range(1, 12))
     assert replay(stored) == final  # the store and the workflow agree to the last field
 
 
@@ -68,6 +69,7 @@ async def test_lost_then_reopened_into_the_stage_it_left(
     assert [e.type for e in stored] == [
         "OpportunityOpened",
         "StageAdvanced",
+        "ExpectedCloseDateSet",  # the move's facts set it
         "StageAdvanced",
         "OpportunityLost",
         "OpportunityReopened",
@@ -122,7 +124,7 @@ async def test_second_start_with_the_same_id_is_refused(deals: DealClient, store
     await handle.result()
     # still refused once the first workflow has completed
     await _refused(deals.open(open_cmd(oid, owner="bob")), "unique-opportunity-id")
-    assert len(await store.read_stream(oid)) == 10
+    assert len(await store.read_stream(oid)) == 11
     assert (await deals.show(oid)).owner == "alice"
 
 
