@@ -19,12 +19,14 @@ from bench.timing import p50_p95
 from domain.pipeline import load_catalog
 from reports.backtest import backtest
 from reports.calibration import calibration
+from reports.forecast_categories import forecast_by_category
 from reports.open_age import open_age_report
 from reports.period import Period
 from reports.projector import Projector
 from reports.rep_performance import rep_report
 from reports.trend import trend
 from reports.velocity import velocity_report
+from reports.waterfall import waterfall
 from store.event_store import EventStore
 
 TARGET_P95_MS = 50.0  # the performance issue's target for a report query
@@ -59,10 +61,14 @@ async def measure(store: EventStore, repeat: int, say: Callable[[str], None] = p
                 ),
                 f"velocity per rep, {span}": partial(velocity_report, conn, period),
                 f"calibration, {span}": partial(calibration, conn, catalog, period),
+                f"pipeline waterfall, {span}": partial(waterfall, conn, period.start, period.end),
             }
             if span == "year":
                 calls["backtest, 12 months"] = partial(backtest, conn, catalog, period)
                 calls["monthly trend, 12 months"] = partial(trend, conn, period)
+                calls["forecast by close month and category"] = partial(
+                    forecast_by_category, conn, catalog, last_at
+                )
             for name, call in calls.items():
                 queries[name] = await _latency(call, repeat)
     for name, figures in queries.items():
