@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from api import after_sales, health, negotiation, opportunities, reads
+from api import after_sales, approval_links, health, negotiation, opportunities, reads
 from api.audit import AuditMiddleware
 from api.auth import Owners
 from api.problems import PROBLEM_JSON, install
@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, dealflow: Dealflow | None = None) -> FastA
         lifespan=lifespan,
         redoc_url=None,  # Redoc's page asks Google for its fonts: /docs is the offline one
     )
-    for module in (health, opportunities, negotiation, after_sales, reads):
+    for module in (health, opportunities, negotiation, after_sales, reads, approval_links):
         app.include_router(module.router)
     app.include_router(web_pages)  # the sales team's pages under /web (web/routes.py)
     install(app)

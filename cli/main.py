@@ -21,6 +21,7 @@ from app.errors import AppError, BadInput, NotFound, Refused, Unavailable, Unrea
 from cli import after_sales, brief, deals, identity, negotiation, operations, queries, reconcile, reports
 from cli.analytics import analytics
 from cli.common import collect_calls, errors
+from cli.notifications import commands as notifications
 from cli.projector import commands as projector
 from cli.render_deals import print_error
 from cli.serve import commands as serve
@@ -59,6 +60,7 @@ for module in (deals, queries, reports, reconcile, operations, identity):
     app.add_typer(module.commands)
 app.add_typer(serve)
 app.add_typer(projector)
+app.add_typer(notifications)
 app.add_typer(negotiation.discount, name="discount", rich_help_panel=deals.PANEL)
 app.add_typer(negotiation.contract, name="contract", rich_help_panel=deals.PANEL)
 app.add_typer(queries.approvals, name="approvals", rich_help_panel=queries.PANEL)
