@@ -134,8 +134,10 @@ class Dispatcher:
                         wait = FIRST_WAIT_S
             except (psycopg.Error, OSError) as err:
                 log.warning("outbox dispatcher waits for PostgreSQL", error=_line(err), retry_in_s=wait)
-                await asyncio.sleep(wait)
-                wait = min(wait * 2, LONGEST_WAIT_S)
+            except Exception as err:  # a bug of ours: logged, and the dispatcher goes on after a wait
+                log.exception("outbox dispatcher failed; it starts again", error=_line(err), retry_in_s=wait)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, LONGEST_WAIT_S)
 
     async def _deliver(self, due: Due) -> None:
         notice, s = due.notice, self._settings
