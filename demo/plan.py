@@ -7,6 +7,7 @@ The driver (`demo.driver`) later plays these moves in time order against real wo
 import math
 import random
 from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
 
 from domain.after_sales import OpenRenewal, RecordFeedback
@@ -108,10 +109,14 @@ class PlannedMove:
 
 
 def _facts(catalog: PipelineCatalog, pipeline: str, stage: Stage, rng: random.Random) -> dict[str, str]:
-    return {
-        c: f"{c.replace('_', ' ')} #{rng.randint(1, 99)}"
-        for c in catalog.get(pipeline).stage(stage).exit_criteria
-    }
+    return {c: _fact(c, rng.randint(1, 99)) for c in catalog.get(pipeline).stage(stage).exit_criteria}
+
+
+def _fact(criterion: str, n: int) -> str:
+    """A made-up fact; the expected close date a real date (the rules refuse any other), n weeks on."""
+    if criterion == "expected_close_date":
+        return (date.today() + timedelta(weeks=n)).isoformat()
+    return f"{criterion.replace('_', ' ')} #{n}"
 
 
 def _duration(rng: random.Random, rep: Rep, pipeline: str, stage: Stage) -> float:

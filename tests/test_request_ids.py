@@ -60,7 +60,13 @@ async def test_a_command_retried_with_its_request_id_is_applied_once(
     assert (await deals.log_touch(oid, touch, request_id="touch-1")) == touched
     recorded_again = await deals.log_touch(oid, touch, request_id="touch-2")  # a second call: recorded
     assert recorded_again.version == touched.version + 1
-    assert await stored_versions(store, oid, 4) == [1, 2, 3, 4]  # opened, moved, touched twice
+    assert await stored_versions(store, oid, 5) == [
+        1,
+        2,
+        3,
+        4,
+        5,
+    ]  # opened, moved (and its close date), touched twice
 
 
 async def test_commands_without_a_request_id_each_get_their_own(deals: DealClient, store: EventStore) -> None:
