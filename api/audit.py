@@ -1,7 +1,8 @@
 """Audit: every command sent through the API (every POST), accepted or refused, authentication and
 authorisation failures included, is one structured log line on the logger `dealflow.audit` (JSON
 through runtime/logging_setup.py): who (the principal), what (the command), on which deal, under
-which request id, and the outcome (accepted, or refused with the rule and the status code).
+which request id, and the outcome (accepted, or refused with the rule and the status code). The
+same line counts the command in `dealflow_commands_total{command, outcome, rule}` (app/metrics.py).
 
 The middleware owns the line, so no path can skip it: the routes and error handlers only fill in
 what they learn (`note`)."""
@@ -12,6 +13,8 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.metrics import count_command
 
 AUDIT = logging.getLogger("dealflow.audit")
 AUDITED_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -76,6 +79,10 @@ def _write(record: AuditRecord, status: int, scope: Scope) -> None:
     command = record.command or getattr(endpoint, "__name__", None) or f"{scope['method']} {scope['path']}"
     deal = record.deal_id or scope.get("path_params", {}).get("opportunity_id")
     accepted = status < 400
+    # dealflow_commands_total: labelled by the route, never the raw path (bounded label values)
+    count_command(
+        record.command or getattr(endpoint, "__name__", None) or "unrouted", accepted, record.rule, status
+    )
     AUDIT.info(
         "command %s %s",
         command,

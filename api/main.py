@@ -13,10 +13,11 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
-from api import after_sales, approval_links, health, negotiation, opportunities, reads
+from api import after_sales, approval_links, health, metrics, negotiation, opportunities, reads
 from api.audit import AuditMiddleware
 from api.auth import Owners
 from api.problems import PROBLEM_JSON, install
+from api.tracing import TracingMiddleware
 from app.bootstrap import Dealflow, open_dealflow
 from runtime.settings import Settings
 from web.routes import router as web_pages
@@ -58,11 +59,12 @@ def create_app(settings: Settings, *, dealflow: Dealflow | None = None) -> FastA
         lifespan=lifespan,
         redoc_url=None,  # Redoc's page asks Google for its fonts: /docs is the offline one
     )
-    for module in (health, opportunities, negotiation, after_sales, reads, approval_links):
+    for module in (health, metrics, opportunities, negotiation, after_sales, reads, approval_links):
         app.include_router(module.router)
     app.include_router(web_pages)  # the sales team's pages under /web (web/routes.py)
     install(app)
     app.add_middleware(AuditMiddleware)
+    app.add_middleware(TracingMiddleware)  # outermost: the audit line's work is in the request's span
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
 

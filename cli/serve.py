@@ -18,10 +18,14 @@ from api.main import create_app
 from app.errors import BadInput
 from cli.common import deferred, open_app
 from runtime.logging_setup import configure_logging
+from runtime.metrics_http import free_loopback_address
+from runtime.temporal_client import forwarding_runtime
+from runtime.tracing import configure_tracing, stop_tracing
 
 commands = typer.Typer()
 PANEL = "Operations"
 INTERRUPTED = 130  # as cli/main.py exits when a signal stops a command
+GRACE_S = 30
 
 
 @commands.command(
@@ -36,12 +40,24 @@ async def serve(
         bool, typer.Option(help="also log every request (commands are logged anyway, by the audit)")
     ] = False,
 ) -> int | None:
-    """Serve the HTTP API: OpenAPI at /openapi.json, interactive docs at /docs (offline), /healthz
-    and /readyz. Callers authenticate with `Authorization: Bearer` (`dealflow token`, `dealflow
-    apikey create`). Needs a running worker for commands, like the other commands. Its log is JSON
-    lines, one `dealflow.audit` line per command."""
+    """Serve the HTTP API: OpenAPI at /openapi.json, interactive docs at /docs (offline), /healthz,
+    /readyz and /metrics (Prometheus). Callers authenticate with `Authorization: Bearer` (`dealflow
+    token`, `dealflow apikey create`). Needs a running worker for commands, like the other commands.
+    Its log is JSON lines, one `dealflow.audit` line per command. SIGTERM lets requests in flight
+    finish (30 s at most)."""
     configure_logging(logging.INFO)  # a long-running service: its log is its output
     listening = _listen(host, port)
+    # The SDK's metrics (its Temporal client's) on a loopback port, relayed by /metrics; its core's
+    # log lines into our JSON log. Traces by OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+    forwarding_runtime(free_loopback_address())
+    configure_tracing("api")
+    try:
+        return await _serve(listening, access_log)
+    finally:
+        stop_tracing()
+
+
+async def _serve(listening: socket.socket, access_log: bool) -> int | None:
     async with open_app() as app:
         app.catalog  # noqa: B018 - a bad pipeline file is a usage error now, not on the first request
         await app.identity()  # a half-configured OIDC issuer too
@@ -51,6 +67,7 @@ async def serve(
             lifespan="on",
             server_header=False,
             access_log=access_log,
+            timeout_graceful_shutdown=GRACE_S,  # a stop waits this long at most for requests in flight
         )
         bound = listening.getsockname()
         logging.getLogger("dealflow.api").info(

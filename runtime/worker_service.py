@@ -13,7 +13,9 @@ never exits on an outage.
 """
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import psycopg
@@ -26,11 +28,13 @@ from temporalio.service import RPCError
 from domain.pipeline import PipelineCatalog
 from runtime.databases import database_on
 from runtime.embedded import endpoints
+from runtime.metrics_http import free_loopback_address
 from runtime.outbox_dispatcher import dispatching
 from runtime.search_attributes_setup import ensure_search_attributes
 from runtime.settings import Settings
 from runtime.temporal_client import connect, create_worker, forwarding_runtime
 from runtime.temporal_config import temporal_target
+from runtime.worker_ops import Gauges, WorkerHealth, worker_http
 from store.event_store import EventStore
 
 T = TypeVar("T")
@@ -86,23 +90,30 @@ async def open_store(url: str, database: str | None) -> EventStore:
     return await EventStore.open(url)
 
 
-async def serve(settings: Settings, catalog: PipelineCatalog) -> None:
+async def serve(settings: Settings, catalog: PipelineCatalog, *, gauges: Gauges | None = None) -> None:
     """Run the worker until cancelled, on the configured servers or embedded ones (started or reused
-    here, stopped when it stops). It logs "worker running" once it polls."""
+    here, stopped when it stops). It logs "worker running" once it polls. With a metrics port, its
+    /metrics (the SDK's and ours, `gauges` read afresh at each scrape) and /readyz answer from the
+    start (runtime/worker_ops.py)."""
     target = temporal_target(settings)  # a bad configuration fails now (ValueError), never waits
+    serving = settings.worker_metrics_port is not None
+    runtime = forwarding_runtime(free_loopback_address() if serving else None)
+    health = WorkerHealth()
     # The database of its own (DEALFLOW_DATABASE) is made once the server answers, in open_store.
-    async with endpoints(settings.model_copy(update={"database": None})) as ep:
+    async with (
+        worker_http(settings, health, gauges),
+        endpoints(settings.model_copy(update={"database": None})) as ep,
+    ):
         where = postgres_where(ep.database_url)
         url = make_conninfo(ep.database_url, options=_utc_options(ep.database_url))
-        runtime = forwarding_runtime()
 
         async def temporal() -> Client:
             client = await connect(target, runtime=runtime, address=ep.temporal_address)
             await ensure_search_attributes(client)
             return client
 
-        client = await until_up("Temporal", ep.temporal_address, temporal)
-        store = await until_up("PostgreSQL", where, lambda: open_store(url, settings.database))
+        health.client = client = await until_up("Temporal", ep.temporal_address, temporal)
+        health.store = store = await until_up("PostgreSQL", where, lambda: open_store(url, settings.database))
         try:
             details: dict[str, Any] = {
                 "temporal": ep.temporal_address,
@@ -112,26 +123,42 @@ async def serve(settings: Settings, catalog: PipelineCatalog) -> None:
                 "postgres": where,
             }
             async with dispatching(store, catalog.people, settings.notify, settings.data_dir):
-                await _run_forever(client, store, settings, catalog, details)
+                await _run_forever(client, store, settings, catalog, details, health)
         finally:
             await store.close()
 
 
 async def _run_forever(
-    client: Client, store: EventStore, settings: Settings, catalog: PipelineCatalog, details: dict[str, Any]
+    client: Client,
+    store: EventStore,
+    settings: Settings,
+    catalog: PipelineCatalog,
+    details: dict[str, Any],
+    health: WorkerHealth,
 ) -> None:
     wait = FIRST_WAIT_S
+    grace = timedelta(seconds=settings.worker_shutdown_grace_s)
     while True:
-        worker = create_worker(client, store, settings.task_queue, catalog=catalog)
+        worker = create_worker(client, store, settings.task_queue, catalog=catalog, shutdown_grace=grace)
         running = asyncio.create_task(worker.run())
         await asyncio.sleep(0)
+        health.polling = True
         log.info("worker running", task_queue=settings.task_queue, data_dir=str(settings.data_dir), **details)
         try:
+            await asyncio.wait({running})  # cancelling us does not cancel it: we stop it below
             await running
         except asyncio.CancelledError:
-            log.info("worker stopping")
+            # SIGTERM, Ctrl-C: poll no more, let the activities in flight finish (up to the grace),
+            # then cancel the rest; Temporal gives unfinished work to another worker.
+            health.polling = False
+            log.info("worker stopping", activities_grace_s=settings.worker_shutdown_grace_s)
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running
+            log.info("worker stopped")
             raise
         except Exception as err:  # a fatal worker error: build it again rather than exit
+            health.polling = False
             log.error("worker failed; starting it again", error=_line(err), retry_in_s=wait)
             await asyncio.sleep(wait)
             wait = min(wait * 2, LONGEST_WAIT_S)

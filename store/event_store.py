@@ -6,10 +6,12 @@ which makes the append activity safe to retry. Appending a *different* event at 
 batch is merged, and why appends are serialised so that positions commit in order: store/append.py.
 """
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from prometheus_client import Histogram
 from psycopg import AsyncConnection
 from psycopg.rows import tuple_row
 from psycopg_pool import AsyncConnectionPool
@@ -26,6 +28,14 @@ from store.append import (
 )
 from store.append import EventConflictError as EventConflictError
 from store.migrations import migrate
+
+# How long an append took, from asking for a connection to its commit (the lock wait included):
+# dealflow_append_seconds, on the metrics endpoints (app/metrics.py).
+APPEND_SECONDS = Histogram(
+    "dealflow_append_seconds",
+    "Time to append a batch of events to the event store, waiting for the append lock included",
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 
 
 @dataclass(frozen=True)
@@ -80,8 +90,11 @@ class EventStore:
             return AppendResult(0, 0)
         if conn is not None:
             return await append_batch(conn, events, own_transaction=False)
+        started = time.perf_counter()
         async with self._pool.connection() as own, own.transaction():
-            return await append_batch(own, events, own_transaction=True)
+            result = await append_batch(own, events, own_transaction=True)
+        APPEND_SECONDS.observe(time.perf_counter() - started)
+        return result
 
     async def copy_in(self, events: Sequence[DomainEvent]) -> int:
         """Bulk-load events that are known to be new (a generated history) with COPY, in one
