@@ -19,6 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse
 
+from api.problems import PROBLEMS
 from app import approval_links
 from app.bootstrap import Dealflow
 from app.errors import AppError, NotFound, Refused, Unavailable
@@ -26,7 +27,18 @@ from domain.approval_links import LINK_PATH, MAX_TOKEN
 from domain.authorization import NotAllowed
 from domain.errors import RuleViolation
 
-router = APIRouter(prefix=LINK_PATH, tags=["approvals"])
+_PAGES = {
+    403: "the person the link was issued to may not decide (the authorisation table)",
+    404: "not an approval link of ours (or changed), or no such deal",
+    409: "the deal's policy refuses the decision, or the request is no longer pending",
+    410: "the link has expired, or has been used",
+    503: "a server did not answer: try again",
+}
+RESPONSES: dict[int | str, dict[str, object]] = {
+    422: PROBLEMS[422],
+    **{code: {"description": why, "content": {"text/html": {}}} for code, why in _PAGES.items()},
+}
+router = APIRouter(prefix=LINK_PATH, tags=["approvals"], responses=RESPONSES)
 Token = Annotated[str, Path(max_length=MAX_TOKEN, description="the link's signed token, from the mail")]
 STATUS = {"link-invalid": 404, "link-expired": 410, "link-used": 410, "link-stale": 409}
 
