@@ -1,7 +1,7 @@
 """Notifications through one activity. The default delivery is a structured log line plus a row
-in the PostgreSQL `notifications` outbox, which mail or chat integrations can read and mark
-delivered. Sending the same notification twice (a retried activity) stores it once. A message
-PostgreSQL cannot hold fails for good; a database that is down is retried.
+in the PostgreSQL `notifications` outbox, which the worker's dispatcher delivers by mail and
+webhook (runtime/outbox_dispatcher.py). Sending the same notification twice (a retried activity)
+stores it once. A message PostgreSQL cannot hold fails for good; a database that is down is retried.
 """
 
 from typing import Protocol
