@@ -1,5 +1,5 @@
 """What an approver decided before: their votes on discount requests, newest first, with each
-request's discount, amount and outcome (DiscountVoted events, rm_discount_requests)."""
+request's discount, amount and outcome (rm_discount_votes, rm_discount_requests)."""
 
 from dataclasses import dataclass
 from datetime import datetime
@@ -8,13 +8,12 @@ from typing import Any
 
 from psycopg import AsyncConnection
 
-# The (type, occurred_at) index walked backwards: stops at the approver's latest `limit` votes.
+# The (approver, at) index walked backwards: stops at the approver's latest `limit` votes.
 _VOTES = """
-SELECT e.stream_id, e.occurred_at, (e.payload->>'approve')::boolean, e.payload->>'comment',
-       e.payload->>'level_name', r.discount, r.amount, r.outcome
-FROM events e LEFT JOIN rm_discount_requests r ON r.request_id = e.payload->>'request_id'
-WHERE e.type = 'DiscountVoted' AND e.payload->>'approver' = %(approver)s
-ORDER BY e.occurred_at DESC LIMIT %(limit)s
+SELECT v.opportunity_id, v.at, v.approve, v.comment, v.level_name, r.discount, r.amount, r.outcome
+FROM rm_discount_votes v LEFT JOIN rm_discount_requests r ON r.request_id = v.request_id
+WHERE v.approver = %(approver)s
+ORDER BY v.at DESC LIMIT %(limit)s
 """
 
 

@@ -6,6 +6,7 @@ and the approvals inbox (the requests still open, with who may still decide them
                         (approved / rejected / expired / superseded) and when it came
 - rm_discount_levels    one row per level a request reached: when it started there and how the
                         level ended (approved / rejected / escalated / expired / superseded)
+- rm_discount_votes     one row per vote: who, on which request, yes or no, their comment
 - rm_pending_approvals  one row per deal with an open request: its level, deadline, the approvers
                         who may still decide it (by the deal's own policy, as the events recorded
                         it) and those who voted; NULL approvers and deadline for requests stored
@@ -20,7 +21,7 @@ from psycopg import AsyncConnection
 
 from reports import projector_fields as fields
 from reports.projector_fields import StoredEvent, read
-from reports.projector_tables import Groups, Table, owners
+from reports.projector_tables import Groups, Table, copy_rows, owners
 
 TYPES = frozenset(
     (
@@ -50,7 +51,12 @@ PENDING = Table.of(
     " approvers voted",
     "opportunity_id",
 )
-TABLES = (REQUESTS, LEVELS, PENDING)
+VOTES = Table.of(
+    "rm_discount_votes",
+    "opportunity_id version at request_id approver approve comment level_name",
+    "opportunity_id version",
+)
+TABLES = (REQUESTS, LEVELS, PENDING, VOTES)
 
 
 def _request_id(event: StoredEvent) -> str:
@@ -198,3 +204,18 @@ async def project(conn: AsyncConnection[Any], events: list[StoredEvent]) -> None
     async with conn.cursor() as cur:
         for groups in (fold.requests, fold.levels, fold.pending):
             await groups.write(cur)
+        await copy_rows(cur, VOTES, (_vote_row(e) for e in events if e.type == "DiscountVoted"))
+
+
+def _vote_row(event: StoredEvent) -> list[object]:
+    vote = read(event, fields.DiscountVoted)
+    return [
+        event.stream_id,
+        event.version,
+        event.at,
+        vote["request_id"],
+        vote["approver"],
+        vote["approve"],
+        vote.get("comment", ""),
+        vote["level_name"],
+    ]

@@ -68,6 +68,9 @@ class DiscountRequested(TypedDict):
 class DiscountVoted(TypedDict):
     request_id: str
     approver: str
+    approve: bool
+    comment: NotRequired[str]
+    level_name: str
 
 
 class DiscountApproved(TypedDict):

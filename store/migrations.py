@@ -66,6 +66,33 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (opportunity_id, version)
     );
     """,
+    """
+    -- Every vote on a discount request, for an approver's "what I decided before"
+    -- (reports/decided_by.py). Votes already stored are projected again: every read model is
+    -- emptied and the next catch-up replays the log.
+    CREATE TABLE rm_discount_votes (
+        opportunity_id  text        NOT NULL,
+        version         integer     NOT NULL,
+        at              timestamptz NOT NULL,
+        request_id      text        NOT NULL,
+        approver        text        NOT NULL,
+        approve         boolean     NOT NULL,
+        comment         text        NOT NULL,
+        level_name      text        NOT NULL,
+        PRIMARY KEY (opportunity_id, version)
+    );
+    CREATE INDEX rm_discount_votes_approver ON rm_discount_votes (approver, at);
+    DO $$
+    DECLARE read_model text;
+    BEGIN
+        FOR read_model IN SELECT tablename FROM pg_tables
+                          WHERE schemaname = current_schema() AND starts_with(tablename, 'rm_')
+        LOOP
+            EXECUTE format('TRUNCATE %I', read_model);
+        END LOOP;
+    END $$;
+    DELETE FROM projector_checkpoints WHERE name = 'read_models';
+    """,
 )
 
 # Any constant will do: it names the lock that serialises migrations across processes.
