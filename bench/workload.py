@@ -143,7 +143,7 @@ async def open_relationships(client: Client, task_queue: str, n: int) -> list[st
         )
         handle = await client.start_workflow(
             "AfterSalesWorkflow",
-            StartAfterSales(deal=deal, pipeline=pipeline, local_appends=True),
+            StartAfterSales(deal=deal, pipeline=pipeline),
             id=relationship_id(deal_id),
             task_queue=task_queue,
         )

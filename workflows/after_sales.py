@@ -65,13 +65,11 @@ class AfterSalesWorkflow:
             self._stream = EventStream(
                 RELATIONSHIP, start.carried, log_context=_log_context, recent_updates=start.recent_updates
             )
-        else:
-            started = decide_start(start.deal, new_meta())
-            self._stream = EventStream(
-                RELATIONSHIP, RELATIONSHIP.apply(None, started), [started], log_context=_log_context
-            )
-        if start.local_appends:  # chosen by the input, not a patch: no marker, no search-attribute write
-            self._stream.append_locally()
+            return
+        started = decide_start(start.deal, new_meta())
+        self._stream = EventStream(
+            RELATIONSHIP, RELATIONSHIP.apply(None, started), [started], log_context=_log_context
+        )
 
     @workflow.run
     async def run(self, start: StartAfterSales) -> RelationshipState:

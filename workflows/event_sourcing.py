@@ -74,10 +74,6 @@ class Journal:
         self._dropped: list[tuple[int, int, ApplicationError]] = []  # (first, last) ticket, why
         self._on_saved = on_saved
         self._on_refused = on_refused
-        # Append through a local activity: run by the worker inside the workflow task that
-        # decided the events, so no activity task goes through the server and no second workflow
-        # task follows (the append is short and idempotent; the events are in the history already).
-        self.local = False
 
     def record(self, events: Sequence[DomainEvent]) -> int:
         self._unsaved.extend(events)
@@ -97,20 +93,12 @@ class Journal:
                 return
             batch = list(self._unsaved)
             try:
-                if self.local:
-                    await workflow.execute_local_activity(
-                        APPEND_EVENTS,
-                        EventBatch(events=batch),
-                        start_to_close_timeout=ACTIVITY_TIMEOUT,
-                        retry_policy=ACTIVITY_RETRY,
-                    )
-                else:
-                    await workflow.execute_activity(
-                        APPEND_EVENTS,
-                        EventBatch(events=batch),
-                        start_to_close_timeout=ACTIVITY_TIMEOUT,
-                        retry_policy=ACTIVITY_RETRY,
-                    )
+                await workflow.execute_activity(
+                    APPEND_EVENTS,
+                    EventBatch(events=batch),
+                    start_to_close_timeout=ACTIVITY_TIMEOUT,
+                    retry_policy=ACTIVITY_RETRY,
+                )
             except ActivityError as err:  # retries are unlimited: only a refusal for good ends here
                 raise self._drop(batch, err) from None
             del self._unsaved[: len(batch)]

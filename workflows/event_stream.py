@@ -127,10 +127,6 @@ class EventStream(Generic[S]):
     async def save(self) -> None:
         await self._journal.save()
 
-    def append_locally(self) -> None:
-        """Save through a local activity from now on (workflows.event_sourcing.Journal.local)."""
-        self._journal.local = True
-
     def continue_as_new_due(self) -> bool:
         return self.updates_this_run >= UPDATES_PER_RUN or workflow.info().is_continue_as_new_suggested()
 

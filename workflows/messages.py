@@ -70,9 +70,7 @@ class DiscountDecisionSignal(BaseModel):
 
 
 class StartAfterSales(BaseModel):
-    """After-sales input. `carried` is the relationship so far when a run continues as new.
-    `local_appends`: the run saves its events through a local activity (the starters set it;
-    relationships started before it was there replay their append activities)."""
+    """After-sales input. `carried` is the relationship so far when a run continues as new."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -80,7 +78,6 @@ class StartAfterSales(BaseModel):
     pipeline: Pipeline
     carried: RelationshipState | None = None
     recent_updates: RecentUpdates = Field(default_factory=dict)
-    local_appends: bool = False
 
 
 class BriefRequest(BaseModel):

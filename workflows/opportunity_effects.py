@@ -126,7 +126,7 @@ async def start_after_sales(state: OpportunityState, pipeline: Pipeline) -> None
     try:
         await workflow.execute_activity(
             START_AFTER_SALES,
-            StartAfterSales(deal=deal, pipeline=pipeline, local_appends=True),
+            StartAfterSales(deal=deal, pipeline=pipeline),
             start_to_close_timeout=ACTIVITY_TIMEOUT,
             retry_policy=ACTIVITY_RETRY,
         )
