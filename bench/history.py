@@ -38,9 +38,14 @@ START = datetime(2024, 1, 1, tzinfo=UTC)
 LOSS_CHANCE = {"identify": 0.2, "contact": 0.15, "needs_analysis": 0.15, "proposal": 0.15, "negotiation": 0.1}
 
 
+CLOSE_DATE = "2027-06-30"
+
+
 def all_facts(pipeline: Pipeline) -> dict[str, str]:
-    """A fact for every exit criterion of every stage: nothing holds a move back."""
-    return {c: "yes" for s in STAGE_ORDER for c in pipeline.stage(s).exit_criteria}
+    """A fact for every exit criterion of every stage: nothing holds a move back (a close date is a
+    date: the rules refuse anything else)."""
+    facts = {c: "yes" for s in STAGE_ORDER for c in pipeline.stage(s).exit_criteria}
+    return facts | ({"expected_close_date": CLOSE_DATE} if "expected_close_date" in facts else {})
 
 
 def opportunity(

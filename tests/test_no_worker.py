@@ -79,12 +79,13 @@ async def test_a_worker_that_went_away_is_noticed_and_the_retry_applies_once(
         assert state.stage is Stage.CONTACT
         assert (await deals.advance(oid, move, request_id="move-once")) == state
         async with asyncio.timeout(10):
-            while len(await store.read_stream(oid)) < 3:  # noqa: ASYNC110 - polling the store
+            while len(await store.read_stream(oid)) < 4:  # noqa: ASYNC110 - polling the store
                 await asyncio.sleep(0.05)
     assert [e.type for e in await store.read_stream(oid)] == [
         "OpportunityOpened",
         "TouchLogged",
         "StageAdvanced",
+        "ExpectedCloseDateSet",  # the move's facts name the close date
     ]
 
 

@@ -241,7 +241,7 @@ async def test_stalled_deals_and_escalations_equal_the_event_sql(lives: EventSto
     open_stages = [s.value for s in Stage if s.is_open]
     stalled_seen = 0
     async with lives.pool.connection() as conn:
-        for period in periods(2, 20):
+        for period in periods(2, 80):  # enough moments inside an idle spell to see stalled deals
             found = await stalled_deals(conn, CATALOG, period.as_of)
             expected = set()
             for oid, owner, pipeline, stage, last in await rows(

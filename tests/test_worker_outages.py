@@ -172,7 +172,11 @@ async def test_the_worker_waits_for_postgres_and_rides_out_its_restart(
         assert worker.proc.poll() is None
         store = await EventStore.open(cluster.url)
         try:
-            assert [e.type for e in await store.read_stream(oid)] == ["OpportunityOpened", "StageAdvanced"]
+            assert [e.type for e in await store.read_stream(oid)] == [
+                "OpportunityOpened",
+                "StageAdvanced",
+                "ExpectedCloseDateSet",  # the move's facts name the close date
+            ]
         finally:
             await store.close()
     finally:

@@ -38,7 +38,9 @@ GIVE_UP_AFTER_S = 180  # a command that cannot complete in three minutes is a fa
 # What one lifecycle records, in order: nothing twice, nothing missing.
 LIFECYCLE = [
     "OpportunityOpened",
-    *["StageAdvanced"] * 4,  # contact .. negotiation
+    "StageAdvanced",  # contact
+    "ExpectedCloseDateSet",  # the first move's facts name the close date
+    *["StageAdvanced"] * 3,  # needs_analysis .. negotiation
     "ContractSubmitted",
     "ContractChecked",
     "LegalDecided",
