@@ -115,7 +115,7 @@ async def dev_server_env() -> AsyncIterator[WorkflowEnvironment]:
 # With DATABASE_URL set, the store, projector and report tests run on both servers: their SQL is
 # what could differ. Tests that drive workflows exercise Temporal and the domain, and the store
 # through the same code: they run on the embedded server only, unless marked `both_databases`.
-WORKFLOW_FIXTURES = {"deals", "time_skipping_env", "dev_server_env"}
+WORKFLOW_FIXTURES = {"deals", "time_skipping_env", "dev_server_env", "lonely"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
