@@ -1,9 +1,10 @@
 """`dealflow analytics rep | open-age | velocity | calibration | backtest | trend | waterfall |
 forecast`: the analytics of the event log, for a period as of any date, per pipeline; tables,
-`--json` or `--csv`."""
+`--json` or `--csv`, and a PNG with `--chart` (cli/analytics_charts.py)."""
 
 from collections.abc import Callable, Iterable
-from typing import Annotated, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,7 +12,7 @@ from app import analytics_shapes as shapes
 from app import forecast_shapes
 from app.reports import report_period
 from cli import render_json
-from cli.common import JsonFlag, PipelineOption, console, deferred, open_app
+from cli.common import JsonFlag, PipelineOption, console, deferred, errors, open_app
 from cli.render_analytics import (
     print_backtest,
     print_calibration,
@@ -21,8 +22,12 @@ from cli.render_analytics import (
     print_trend,
     print_velocity,
 )
+from cli.render_deals import print_chart_written
 from cli.render_forecast import print_forecast, print_waterfall
-from cli.reports import AsOf, From, To
+from cli.reports import AsOf, From, To, _png
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 analytics = typer.Typer(
     help="Analytics: per rep against the team, the age of the open stage, velocity, calibration and"
@@ -31,6 +36,9 @@ analytics = typer.Typer(
     no_args_is_help=True,
 )
 CsvFlag = Annotated[bool, typer.Option("--csv", help="CSV on stdout (a header, then a row per line)")]
+ChartOption = Annotated[
+    Path | None, typer.Option(parser=_png, metavar="FILE.png", help="also draw the report as a PNG")
+]
 _EXAMPLE = (
     "Example: dealflow analytics {} --pipeline software --from 2026-01-01 --to 2026-07-01 --as-of 2026-07-01"
 )
@@ -98,6 +106,7 @@ async def velocity(
     as_of: AsOf = None,
     as_json: JsonFlag = False,
     as_csv: CsvFlag = False,
+    chart: ChartOption = None,
 ) -> None:
     """Velocity per rep and for the team (open opportunities x win rate x average deal size /
     cycle length: amount per day), with its four factors."""
@@ -110,6 +119,8 @@ async def velocity(
         lambda: shapes.velocity_report(report, currency),
         lambda: shapes.velocity_csv(report),
         lambda: print_velocity(report, console, currency),
+        chart,
+        lambda charts: charts.draw_velocity(report, currency),
     )
 
 
@@ -122,6 +133,7 @@ async def calibration(
     as_of: AsOf = None,
     as_json: JsonFlag = False,
     as_csv: CsvFlag = False,
+    chart: ChartOption = None,
 ) -> None:
     """How often the deals that reached each stage were won, beside the pipeline's configured
     win probability; and the backtest of the forecast, month by month (CSV: the stages)."""
@@ -133,6 +145,8 @@ async def calibration(
         lambda: shapes.calibration(report),
         lambda: shapes.calibration_csv(report),
         lambda: print_calibration(report, console),
+        chart,
+        lambda charts: charts.draw_calibration(report),
     )
 
 
@@ -145,6 +159,7 @@ async def backtest(
     as_of: AsOf = None,
     as_json: JsonFlag = False,
     as_csv: CsvFlag = False,
+    chart: ChartOption = None,
 ) -> None:
     """The forecast made at each month's start against the amount won in that month: the error per
     month and over the complete months."""
@@ -157,6 +172,8 @@ async def backtest(
         lambda: {"period": shapes.period(report.period), "currency": currency, **shapes.backtest(report)},
         lambda: shapes.backtest_csv(report),
         lambda: print_backtest(report, console, currency),
+        chart,
+        lambda charts: charts.draw_backtest(report, currency),
     )
 
 
@@ -169,6 +186,7 @@ async def trend(
     as_of: AsOf = None,
     as_json: JsonFlag = False,
     as_csv: CsvFlag = False,
+    chart: ChartOption = None,
 ) -> None:
     """The headline figures month by month (win rate, cycle times, average deal, open value,
     velocity), each month as it stood at its end."""
@@ -181,6 +199,8 @@ async def trend(
         lambda: shapes.trend(report, currency),
         lambda: shapes.trend_csv(report),
         lambda: print_trend(report, console, currency),
+        chart,
+        lambda charts: charts.draw_trend(report, currency),
     )
 
 
@@ -196,6 +216,7 @@ async def waterfall(
     ] = False,
     as_json: JsonFlag = False,
     as_csv: CsvFlag = False,
+    chart: ChartOption = None,
 ) -> None:
     """The open pipeline at --from, what flowed in and out up to --to (new, reopened, amounts
     revised, won, lost; start + flows = end), and the moves within it (advanced, close dates pulled
@@ -209,6 +230,8 @@ async def waterfall(
         lambda: forecast_shapes.waterfall(report, currency),
         lambda: forecast_shapes.waterfall_csv(report, by_rep),
         lambda: print_waterfall(report, console, currency, by_rep),
+        chart,
+        lambda charts: charts.draw_waterfall(report, currency, by_rep),
     )
 
 
@@ -242,11 +265,18 @@ def _show(
     as_dict: Callable[[], Any],
     as_rows: Callable[[], Iterable[list[str]]],
     as_table: Callable[[], None],
+    chart: Path | None = None,
+    draw: "Callable[[Any], Figure] | None" = None,
 ) -> None:
-    """One report three ways: `--json`, `--csv`, or the table."""
+    """One report three ways: `--json`, `--csv`, or the table; and with `--chart`, also a PNG (`draw`
+    is given cli/analytics_charts.py, loaded only then: matplotlib is slow to import)."""
     if as_json:
         render_json.print_json(as_dict())
     elif as_csv:
         print_csv(as_rows())
     else:
         as_table()
+    if chart and draw:
+        from cli import analytics_charts
+
+        print_chart_written(analytics_charts.save(draw(analytics_charts), chart), errors)
