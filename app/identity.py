@@ -13,18 +13,13 @@ checked against the stored hash (store/api_keys.py) on every request, so a revoc
 """
 
 import asyncio
-import base64
-import binascii
-import contextlib
 import hashlib
 import hmac
-import os
 import re
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import jwt
@@ -32,6 +27,7 @@ import jwt
 from app.errors import BadInput, Unauthenticated
 from domain.authorization import Principal, PrincipalKind, Scope
 from domain.people import Directory
+from runtime.key_files import read_or_make_key
 from runtime.settings import Settings
 from store.api_keys import ApiKey, find_api_key, insert_api_key, list_api_keys, revoke_api_key
 from store.event_store import EventStore
@@ -154,7 +150,10 @@ class Identity:
     def local_key(self) -> bytes:
         """The embedded default's signing key, made on first use (mode 0600 in the data directory)."""
         if self._local_key is None:
-            self._local_key = _read_or_make_key(self._settings.data_dir / KEY_FILE)
+            try:
+                self._local_key = read_or_make_key(self._settings.data_dir / KEY_FILE, "token signing key")
+            except ValueError as err:
+                raise BadInput(str(err)) from None
         return self._local_key
 
     def mint_token(self, person: str, days: float = 1.0) -> str:
@@ -203,23 +202,3 @@ class Identity:
 
     async def revoke_api_key(self, key_id: str) -> ApiKey | None:
         return await revoke_api_key(await self._store(), key_id)
-
-
-def _read_or_make_key(path: Path) -> bytes:
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(base64.b64encode(secrets.token_bytes(32)) + b"\n")
-        # A hard link appears whole or not at all: two processes making the key at once keep one.
-        with contextlib.suppress(FileExistsError):
-            os.link(fresh, path)
-        fresh.unlink()
-    try:
-        key = base64.b64decode(path.read_bytes().strip(), validate=True)
-    except (OSError, binascii.Error) as err:
-        raise BadInput(f"{path}: not a token signing key ({err}); remove it to make a new one") from None
-    if len(key) < 32:
-        raise BadInput(f"{path}: a signing key needs at least 32 bytes; remove it to make a new one")
-    return key

@@ -7,16 +7,13 @@ by name (`NotifySettings(smtp_host=…)`). Nothing set, nothing is sent: the out
 DEALFLOW_WEBHOOK_URL and DEALFLOW_WEBHOOK_SECRET.
 """
 
-import base64
-import binascii
-import contextlib
-import os
-import secrets
 from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from runtime.key_files import read_or_make_key
 
 LINK_KEY_FILE = "approval-links.key"
 
@@ -73,25 +70,4 @@ class NotifySettings(BaseSettings):
     def link_key(self, data_dir: Path) -> bytes:
         if self.link_secret is not None:
             return self.link_secret.get_secret_value().encode()
-        return read_or_make_key(data_dir / LINK_KEY_FILE)
-
-
-def read_or_make_key(path: Path) -> bytes:
-    """A 32-byte key kept in `path` (mode 0600), made on first use; two processes making it at once
-    keep one (a hard link appears whole or not at all)."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(fresh, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(base64.b64encode(secrets.token_bytes(32)) + b"\n")
-        with contextlib.suppress(FileExistsError):
-            os.link(fresh, path)
-        fresh.unlink()
-    try:
-        key = base64.b64decode(path.read_bytes().strip(), validate=True)
-    except (OSError, binascii.Error) as err:
-        raise ValueError(f"{path}: not a link signing key ({err}); remove it to make a new one") from None
-    if len(key) < 32:
-        raise ValueError(f"{path}: a signing key needs at least 32 bytes; remove it to make a new one")
-    return key
+        return read_or_make_key(data_dir / LINK_KEY_FILE, "link signing key")
