@@ -15,11 +15,11 @@ from typing import Any, TypeVar
 import pytest
 import uvicorn
 
+from api.main import create_app
 from app.bootstrap import Dealflow, open_dealflow
 from runtime.settings import Settings
 from runtime.temporal_client import create_worker, in_memory_dev_server
 from store.event_store import EventStore
-from web.app import create_web_app
 
 T = TypeVar("T")
 ARTIFACTS = Path(__file__).with_name("artifacts")
@@ -64,7 +64,7 @@ class WebStack:
                 ):
                     self._dealflow = dealflow
                     config = uvicorn.Config(
-                        create_web_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning"
+                        create_app(self.settings), host="127.0.0.1", port=self.port, log_level="warning"
                     )
                     server = uvicorn.Server(config)
                     serving = asyncio.create_task(server.serve())

@@ -20,8 +20,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from api.main import create_app
 from tests.web.conftest import WebStack
-from web.app import create_web_app
 from web.oidc import WebOidcSettings
 
 
@@ -127,7 +127,7 @@ async def test_a_person_signs_in_through_the_identity_provider(
             "data_dir": tmp_path,
         }
     )
-    app = create_web_app(settings)
+    app = create_app(settings)
     app.state.web_oidc = WebOidcSettings(client_id="dealflow-web", client_secret="s3cret")
     transport = httpx.ASGITransport(app=app)
     async with (
