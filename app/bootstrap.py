@@ -12,7 +12,8 @@ are typed objects; failures are `app.errors` errors, which each front end maps f
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from app.analytics import Analytics
 from app.brief_schedule import ScheduledBrief, schedule_weekly_brief
@@ -34,7 +35,6 @@ class Dealflow:
     reports: Reports
     reconciliation: Reconciliation
     analytics: Analytics
-    _identity: list[Identity] = field(default_factory=list)  # made on first use
 
     @property
     def settings(self) -> Settings:
@@ -50,9 +50,11 @@ class Dealflow:
 
     async def identity(self) -> Identity:
         """Who callers are (tokens, API keys); a bad identity configuration fails here, not at start."""
-        if not self._identity:
-            self._identity.append(Identity(self.settings, self.catalog.people, self.connections.store))
-        return self._identity[0]
+        return self._identity
+
+    @cached_property
+    def _identity(self) -> Identity:  # made on first use (a frozen dataclass allows a cached property)
+        return Identity(self.settings, self.catalog.people, self.connections.store)
 
     async def schedule_weekly_brief(self, hour: int = 7, time_zone: str = "UTC") -> ScheduledBrief:
         return await schedule_weekly_brief(self.connections, hour, time_zone)
