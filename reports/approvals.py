@@ -86,7 +86,7 @@ async def approval_report(
     conn: AsyncConnection[Any], period: Period, pipeline: str | None = None
 ) -> ApprovalReport:
     """Discount approvals in `period`, from the read models (catch the projector up first)."""
-    params = {"start": period.start, "end": period.end, "as_of": period.as_of, "pipeline": pipeline}
+    params = period.params(pipeline)
     cur = await conn.execute(_DECISION_TIMES, params)
     times = [
         LevelTimes(str(lvl), int(n), float(mean), float(med)) for lvl, n, mean, med in await cur.fetchall()

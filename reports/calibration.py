@@ -68,13 +68,7 @@ async def calibration(
 ) -> Calibration:
     """The empirical win probability of each stage beside the configured one, per pipeline: every
     configured pipeline (or the one asked for), and any other the closed deals ran in."""
-    params = {
-        "start": period.start,
-        "end": period.end,
-        "as_of": period.as_of,
-        "pipeline": pipeline,
-        "closed_stages": [s.value for s in STAGE_ORDER if not s.is_open],
-    }
+    params = period.params(pipeline, closed_stages=[s.value for s in STAGE_ORDER if not s.is_open])
     async with no_jit(conn):
         cur = await conn.execute(_REACHED, params)
         counts = {(str(p), str(s)): (int(n), int(won)) for p, s, n, won in await cur.fetchall()}

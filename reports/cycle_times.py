@@ -124,7 +124,7 @@ def _breakdowns(rows: list[tuple[Any, ...]], keys: tuple[str, ...]) -> dict[str,
 async def cycle_time_report(
     conn: AsyncConnection[Any], period: Period, pipeline: str | None = None
 ) -> CycleTimeReport:
-    params = {"start": period.start, "end": period.end, "as_of": period.as_of, "pipeline": pipeline}
+    params = period.params(pipeline)
     cur = await conn.execute(_CYCLE_TIMES, params)
     cycles = _breakdowns(list(await cur.fetchall()), CYCLE_METRICS)
     cur = await conn.execute(_STAGE_TIMES, params)

@@ -118,13 +118,7 @@ _NEXT = {a.value: b.value for a, b in itertools.pairwise(STAGE_ORDER)}
 async def pipeline_metrics(
     conn: AsyncConnection[Any], catalog: PipelineCatalog, period: Period, pipeline: str | None = None
 ) -> PipelineMetrics:
-    params = {
-        "start": period.start,
-        "end": period.end,
-        "as_of": period.as_of,
-        "pipeline": pipeline,
-        "next": json.dumps(_NEXT),
-    }
+    params = period.params(pipeline, next=json.dumps(_NEXT))
     cur = await conn.execute(_FUNNEL, params)
     counts = {stage: (int(n), int(moved)) for stage, n, moved in await cur.fetchall()}
     funnel = [

@@ -94,14 +94,7 @@ async def open_age_report(
     conn: AsyncConnection[Any], period: Period, pipeline: str | None = None, limit: int | None = None
 ) -> OpenAgeReport:
     """The open deals at the period's as-of date and their ages, the oldest in their stage first."""
-    params = {
-        "start": period.start,
-        "end": period.end,
-        "as_of": period.as_of,
-        "at": period.as_of,
-        "pipeline": pipeline,
-        "limit": limit,
-    }
+    params = period.params(pipeline, at=period.as_of, limit=limit)
     async with no_jit(conn):
         cur = await conn.execute(_LIST, params)
         deals = [

@@ -55,7 +55,7 @@ class Outcomes:
 async def outcomes(conn: AsyncConnection[Any], period: Period, pipeline: str | None = None) -> Outcomes:
     """The opportunities opened in `period` as they stand at its as-of date, from the read models
     (catch the projector up first)."""
-    params = {"start": period.start, "end": period.end, "as_of": period.as_of, "pipeline": pipeline}
+    params = period.params(pipeline)
     result = Outcomes()
     cur = await conn.execute(_OUTCOMES, params)
     for lost, stage, reason, n, reopened in await cur.fetchall():

@@ -52,7 +52,7 @@ async def period_summary(
     conn: AsyncConnection[Any], period: Period, pipeline: str | None = None
 ) -> PeriodSummary:
     """The counts of `period`, from the read models (catch the projector up first)."""
-    params = {"start": period.start, "end": period.end, "as_of": period.as_of, "pipeline": pipeline}
+    params = period.params(pipeline)
     cur = await conn.execute(_COUNTS, params)
     row = await cur.fetchone()
     assert row is not None  # one row of scalar subqueries, always

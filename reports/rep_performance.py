@@ -96,7 +96,7 @@ class RepReport:
 
 async def rep_report(conn: AsyncConnection[Any], period: Period, pipeline: str | None = None) -> RepReport:
     """The team's and each rep's funnel, win rate and losses, from the read models (catch up first)."""
-    params = {"start": period.start, "end": period.end, "as_of": period.as_of, "pipeline": pipeline}
+    params = period.params(pipeline)
     team, reps = RepFigures(), dict[str, RepFigures]()
 
     def row(is_team: bool, owner: str) -> RepFigures:

@@ -98,13 +98,7 @@ async def velocity_report(
     conn: AsyncConnection[Any], period: Period, pipeline: str | None = None
 ) -> VelocityReport:
     """Velocity and its factors for the team and each rep, from the read models (catch up first)."""
-    params = {
-        "start": period.start,
-        "end": period.end,
-        "as_of": period.as_of,
-        "at": period.as_of,
-        "pipeline": pipeline,
-    }
+    params = period.params(pipeline, at=period.as_of)
     team, reps = Velocity(), dict[str, Velocity]()
 
     def row(is_team: bool, owner: str) -> Velocity:
