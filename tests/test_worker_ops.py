@@ -107,10 +107,15 @@ async def test_metrics_readiness_and_a_graceful_stop(
         }
         first = f"ops-{uuid.uuid4().hex[:8]}"
         await deals.open(open_cmd(first))  # served by the process: its queue is DEALFLOW_TASK_QUEUE
-        page = (await http.get("/metrics")).text
-        appended = re.search(r"^dealflow_append_seconds_count (\S+)$", page, re.MULTILINE)
-        assert appended is not None
-        assert float(appended[1]) >= 1
+        # `open` returns once the lead is opened, its append may still be running: wait for it
+        async with asyncio.timeout(30):
+            while True:
+                page = (await http.get("/metrics")).text
+                appended = re.search(r"^dealflow_append_seconds_count (\S+)$", page, re.MULTILINE)
+                assert appended is not None
+                if float(appended[1]) >= 1:
+                    break
+                await asyncio.sleep(0.1)
         assert re.search(r"^dealflow_projector_lag_events \S+$", page, re.MULTILINE)
         # the SDK's own, relayed from its runtime's exporter
         assert re.search(r"^temporal_\w+", page, re.MULTILINE), page[-2000:]
